@@ -1,0 +1,177 @@
+"""Media sources cut into 1-second :class:`Segment`s at the analysis frame rate.
+
+Sources run at 3 to 60 fps; analysis runs at a fixed rate (default 10 fps), so frames
+are resampled by timestamp: analysis instant ``t`` shows the latest source frame
+whose presentation time is ``<= t`` (what a viewer would see at that instant).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from oneadapt.errors import OneAdaptError
+
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+@dataclass
+class Segment:
+    """One second of raw video: ``frames`` is uint8 RGB [T, H, W, 3], ``timestamps`` seconds."""
+
+    index: int
+    frames: np.ndarray
+    timestamps: np.ndarray
+    fps: int
+    ground_truth: list | None = field(default=None, repr=False)
+    """Per-frame exact boxes where the source knows them (procedural scene), else None."""
+
+    @property
+    def height(self) -> int:
+        return int(self.frames.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[2])
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+
+class Source(abc.ABC):
+    """Anything that yields 1-second segments of raw RGB frames."""
+
+    name: str
+    fps: int
+    width: int
+    height: int
+
+    @abc.abstractmethod
+    def segments(self, max_seconds: int | None = None) -> Iterator[Segment]: ...
+
+
+def resample(frames: Iterable[tuple[float, np.ndarray]], fps: int) -> Iterator[np.ndarray]:
+    """Sample-and-hold: one frame per analysis instant k/fps from (time, frame) pairs.
+
+    Times are increasing and start at 0; the last frame stays on screen for one
+    source frame interval.
+    """
+    eps = 1e-6
+    k = 0
+    held: np.ndarray | None = None
+    times: list[float] = []
+    for t, frame in frames:
+        while held is not None and k / fps < t - eps:
+            yield held
+            k += 1
+        held = frame
+        times = (times + [t])[-2:]
+    if held is None:
+        return
+    interval = times[1] - times[0] if len(times) == 2 else 1.0 / fps
+    while k / fps < times[-1] + interval - eps:
+        yield held
+        k += 1
+
+
+def chunk_seconds(frames: Iterable[np.ndarray], fps: int,
+                  max_seconds: int | None = None) -> Iterator[Segment]:
+    """Group a frame stream at ``fps`` into whole 1-second segments."""
+    chunk: list[np.ndarray] = []
+    index = 0
+    if max_seconds is not None and max_seconds <= 0:
+        return
+    for frame in frames:
+        chunk.append(frame)
+        if len(chunk) == fps:
+            yield Segment(index, np.stack(chunk), (index * fps + np.arange(fps)) / fps, fps)
+            index += 1
+            chunk = []
+            if max_seconds is not None and index >= max_seconds:
+                return
+
+
+class VideoSource(Source):
+    """A file PyAV can decode (mp4, avi, mkv, ...; any video codec) or a stream URL."""
+
+    def __init__(self, location: str | Path, fps: int = 10) -> None:
+        self.location = str(location)
+        self.name = self.location if self.is_stream else Path(self.location).stem
+        if fps < 1:
+            raise OneAdaptError(f"analysis frame rate {fps} is invalid.", "Use a rate >= 1 fps.")
+        self.fps = fps
+        if not self.is_stream:
+            path = Path(self.location)
+            if not path.is_file():
+                raise OneAdaptError(f"video file {path} does not exist.", "Check the path.")
+            if path.stat().st_size == 0:
+                raise OneAdaptError(f"video file {path} is empty (0 bytes).",
+                                    "Pass a real video file.")
+        with self._open() as container:
+            context = container.streams.video[0].codec_context
+            self.width, self.height = int(context.width), int(context.height)
+        if self.width <= 0 or self.height <= 0:
+            raise OneAdaptError(f"{self.location} has no decodable video size.",
+                                "Re-encode it with ffmpeg to H.264 in mp4.")
+
+    @property
+    def is_stream(self) -> bool:
+        return self.location.startswith(STREAM_SCHEMES)
+
+    def _open(self) -> av.container.InputContainer:
+        options = {"rtsp_transport": "tcp"} if self.location.startswith("rtsp") else {}
+        try:
+            container = av.open(self.location, options=options, timeout=20.0)
+        except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise OneAdaptError(
+                f"cannot decode {self.location}: {exc}.",
+                "Pass a video file or stream URL that ffmpeg can read.",
+            ) from None
+        if not container.streams.video:
+            container.close()
+            raise OneAdaptError(f"{self.location} contains no video stream.",
+                                "Pass a file with a video track.")
+        return container
+
+    def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
+        """Decoded (presentation time, RGB frame) pairs, times relative to the first frame."""
+        with self._open() as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = float(stream.average_rate or stream.guessed_rate or 25)
+            start: float | None = None
+            try:
+                for n, frame in enumerate(container.decode(stream)):
+                    t = frame.time if frame.time is not None else n / rate
+                    start = t if start is None else start
+                    yield t - start, frame.to_ndarray(format="rgb24")
+            except av.error.FFmpegError as exc:
+                if start is None:
+                    raise OneAdaptError(f"cannot decode {self.location}: {exc}.",
+                                        "Pass a valid video file.") from None
+                # A damaged tail ends the video where decoding stopped.
+            if start is None:
+                raise OneAdaptError(f"{self.location} has no decodable frames.",
+                                    "Pass a valid, non-empty video.")
+
+    def segments(self, max_seconds: int | None = None) -> Iterator[Segment]:
+        """1-second segments; a final incomplete second is dropped."""
+        produced = 0
+        for segment in chunk_seconds(resample(self._frames(), self.fps), self.fps, max_seconds):
+            produced += 1
+            yield segment
+        if produced == 0 and max_seconds != 0:
+            raise OneAdaptError(
+                f"{self.location} is shorter than one second at {self.fps} fps.",
+                "Pass a video of at least one second.",
+            )
+
+
+def open_source(spec: str | Path, fps: int = 10) -> Source:
+    """A source from a command-line spec: a video file path or a stream URL."""
+    return VideoSource(spec, fps=fps)

@@ -1,0 +1,143 @@
+"""Object detection as an analytics task: outputs, accuracy against a reference, proxy.
+
+Accuracy needs no human labels: a configuration's detections are compared with the
+same model's detections on the reference configuration (per-frame F1 at IoU >= 0.5,
+same class, score >= 0.5, over the classes of interest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+# Vehicles and persons, by COCO name; models with other vocabularies map onto these names.
+DEFAULT_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+
+
+@dataclass
+class Detections:
+    """One frame's detections: ``boxes`` [N, 4] x1 y1 x2 y2 in frame pixels, ``scores`` [N],
+    ``classes`` [N] (indices into the model's class names). Scores may carry gradients."""
+
+    boxes: torch.Tensor
+    scores: torch.Tensor
+    classes: torch.Tensor
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(torch.zeros((0, 4)), torch.zeros(0), torch.zeros(0, dtype=torch.long))
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def detach(self) -> Detections:
+        return Detections(self.boxes.detach(), self.scores.detach(), self.classes.detach())
+
+    def to_array(self) -> np.ndarray:
+        """[N, 6] float32 rows (x1, y1, x2, y2, score, class) for caching."""
+        d = self.detach()
+        return torch.cat([d.boxes.float(), d.scores[:, None].float(),
+                          d.classes[:, None].float()], 1).cpu().numpy().astype(np.float32)
+
+    @classmethod
+    def from_array(cls, rows: np.ndarray) -> Detections:
+        t = torch.from_numpy(np.asarray(rows, np.float32).reshape(-1, 6))
+        return cls(t[:, :4].clone(), t[:, 4].clone(), t[:, 5].long())
+
+    def select(self, classes: Sequence[int], min_score: float = 0.0) -> Detections:
+        """Only detections of ``classes`` with score >= ``min_score``."""
+        keep = torch.isin(self.classes, torch.as_tensor(list(classes), dtype=torch.long))
+        keep &= self.scores.detach() >= min_score
+        return Detections(self.boxes[keep], self.scores[keep], self.classes[keep])
+
+
+def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pairwise IoU of xyxy boxes, [len(a), len(b)]."""
+    area_a = (a[:, 2] - a[:, 0]).clamp(min=0) * (a[:, 3] - a[:, 1]).clamp(min=0)
+    area_b = (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
+    lt = torch.maximum(a[:, None, :2], b[None, :, :2])
+    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
+
+
+def nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor,
+        iou_threshold: float) -> torch.Tensor:
+    """Class-aware greedy non-maximum suppression; indices kept, best score first."""
+    if len(scores) == 0:
+        return torch.zeros(0, dtype=torch.long)
+    order = torch.argsort(scores.detach(), descending=True)
+    b = boxes.detach()[order]
+    # Offsetting boxes per class keeps classes from suppressing each other.
+    b = b + classes[order, None].to(b.dtype) * (b.max() + 1.0)
+    iou = box_iou(b, b)
+    keep = torch.ones(len(order), dtype=torch.bool)
+    for i in range(len(order)):
+        if keep[i]:
+            suppressed = iou[i] > iou_threshold
+            suppressed[: i + 1] = False
+            keep &= ~suppressed
+    return order[keep]
+
+
+def frame_f1(pred: Detections, ref: Detections, iou_threshold: float = 0.5) -> float:
+    """F1 of ``pred`` against ``ref`` (both already filtered): greedy matching by IoU,
+    same class; a frame with nothing in either scores 1."""
+    if len(pred) == 0 and len(ref) == 0:
+        return 1.0
+    if len(pred) == 0 or len(ref) == 0:
+        return 0.0
+    iou = box_iou(pred.boxes.detach().float(), ref.boxes.detach().float())
+    iou[pred.classes[:, None] != ref.classes[None, :]] = 0.0
+    matched = 0
+    order = torch.argsort(pred.scores.detach(), descending=True)
+    taken = torch.zeros(len(ref), dtype=torch.bool)
+    for i in order.tolist():
+        row = iou[i].clone()
+        row[taken] = -1.0
+        j = int(torch.argmax(row))
+        if row[j] >= iou_threshold:
+            taken[j] = True
+            matched += 1
+    precision, recall = matched / len(pred), matched / len(ref)
+    return 0.0 if matched == 0 else 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class DetectionTask:
+    """What counts as correct (classes, thresholds) and the differentiable accuracy proxy."""
+
+    classes: tuple[int, ...]
+    """Class indices of interest in the model's vocabulary."""
+    score_threshold: float = 0.5
+    iou_threshold: float = 0.5
+    proxy_sharpness: float = 20.0
+
+    @classmethod
+    def for_model(cls, class_names: Sequence[str],
+                  wanted: Sequence[str] = DEFAULT_CLASSES) -> DetectionTask:
+        ids = tuple(i for i, n in enumerate(class_names) if n in set(wanted))
+        if not ids:
+            from oneadapt.errors import OneAdaptError
+
+            raise OneAdaptError(f"the model knows none of the classes {list(wanted)}.",
+                                f"Choose --classes among {list(class_names)[:20]}.")
+        return cls(ids)
+
+    def relevant(self, dets: Detections) -> Detections:
+        return dets.select(self.classes, self.score_threshold)
+
+    def frame_accuracy(self, pred: Detections, ref: Detections) -> float:
+        return frame_f1(self.relevant(pred), self.relevant(ref), self.iou_threshold)
+
+    def accuracy(self, preds: Sequence[Detections], refs: Sequence[Detections]) -> float:
+        """Mean per-frame F1 over a segment."""
+        return float(np.mean([self.frame_accuracy(p, r) for p, r in zip(preds, refs, strict=True)]))
+
+    def proxy(self, dets: Detections) -> torch.Tensor:
+        """Differentiable stand-in for accuracy: sum of sigmoid(k (score - threshold))."""
+        d = dets.select(self.classes)
+        return torch.sigmoid(self.proxy_sharpness * (d.scores - self.score_threshold)).sum()
