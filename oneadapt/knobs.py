@@ -151,8 +151,9 @@ class ConfigSpace:
 
     @property
     def reference(self) -> Configuration:
-        return Configuration(self.qp.values[0], self.height.values[0], self.fps.values[0],
-                             self.preset)
+        return Configuration(
+            self.qp.values[0], self.height.values[0], self.fps.values[0], self.preset
+        )
 
     def grid(self) -> Iterator[Configuration]:
         for q, h, f in itertools.product(*(k.values for k in self.knobs)):

@@ -57,8 +57,10 @@ def output_size(width: int, height: int, target_height: int) -> tuple[int, int]:
 def encode(segment: Segment, config: Configuration, threads: int = 1) -> EncodedSegment:
     """Encode ``segment`` with libx264 under ``config`` and decode it as the server would."""
     if config.fps < 1 or config.fps > segment.fps:
-        raise OneAdaptError(f"frame rate {config.fps} is outside 1..{segment.fps}.",
-                            f"Use a frame rate between 1 and {segment.fps}.")
+        raise OneAdaptError(
+            f"frame rate {config.fps} is outside 1..{segment.fps}.",
+            f"Use a frame rate between 1 and {segment.fps}.",
+        )
     if not 0 <= config.qp <= 51:
         raise OneAdaptError(f"QP {config.qp} is outside 0..51.", "Use a QP between 0 and 51.")
     if config.height < 2:
@@ -87,8 +89,9 @@ def encode(segment: Segment, config: Configuration, threads: int = 1) -> Encoded
     decoded = decode(data, segment.width, segment.height)
     if len(decoded) != len(sent):
         raise RuntimeError(f"decoder returned {len(decoded)} frames for {len(sent)} sent")
-    return EncodedSegment(config, data, sent, decoded[frame_owner(sent, len(segment))],
-                          encode_seconds)
+    return EncodedSegment(
+        config, data, sent, decoded[frame_owner(sent, len(segment))], encode_seconds
+    )
 
 
 def decode(data: bytes, width: int, height: int) -> np.ndarray:
@@ -97,6 +100,9 @@ def decode(data: bytes, width: int, height: int) -> np.ndarray:
     frames = []
     for packet in decoder.parse(data) + decoder.parse(None) + [None]:
         for frame in decoder.decode(packet):
-            frames.append(frame.reformat(width=width, height=height, format="rgb24",
-                                         interpolation="BILINEAR").to_ndarray())
+            frames.append(
+                frame.reformat(
+                    width=width, height=height, format="rgb24", interpolation="BILINEAR"
+                ).to_ndarray()
+            )
     return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)

@@ -79,8 +79,9 @@ def resample(frames: Iterable[tuple[float, np.ndarray]], fps: int) -> Iterator[n
         k += 1
 
 
-def chunk_seconds(frames: Iterable[np.ndarray], fps: int,
-                  max_seconds: int | None = None) -> Iterator[Segment]:
+def chunk_seconds(
+    frames: Iterable[np.ndarray], fps: int, max_seconds: int | None = None
+) -> Iterator[Segment]:
     """Group a frame stream at ``fps`` into whole 1-second segments."""
     chunk: list[np.ndarray] = []
     index = 0
@@ -110,14 +111,17 @@ class VideoSource(Source):
             if not path.is_file():
                 raise OneAdaptError(f"video file {path} does not exist.", "Check the path.")
             if path.stat().st_size == 0:
-                raise OneAdaptError(f"video file {path} is empty (0 bytes).",
-                                    "Pass a real video file.")
+                raise OneAdaptError(
+                    f"video file {path} is empty (0 bytes).", "Pass a real video file."
+                )
         with self._open() as container:
             context = container.streams.video[0].codec_context
             self.width, self.height = int(context.width), int(context.height)
         if self.width <= 0 or self.height <= 0:
-            raise OneAdaptError(f"{self.location} has no decodable video size.",
-                                "Re-encode it with ffmpeg to H.264 in mp4.")
+            raise OneAdaptError(
+                f"{self.location} has no decodable video size.",
+                "Re-encode it with ffmpeg to H.264 in mp4.",
+            )
 
     @property
     def is_stream(self) -> bool:
@@ -134,8 +138,9 @@ class VideoSource(Source):
             ) from None
         if not container.streams.video:
             container.close()
-            raise OneAdaptError(f"{self.location} contains no video stream.",
-                                "Pass a file with a video track.")
+            raise OneAdaptError(
+                f"{self.location} contains no video stream.", "Pass a file with a video track."
+            )
         return container
 
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
@@ -152,12 +157,14 @@ class VideoSource(Source):
                     yield t - start, frame.to_ndarray(format="rgb24")
             except av.error.FFmpegError as exc:
                 if start is None:
-                    raise OneAdaptError(f"cannot decode {self.location}: {exc}.",
-                                        "Pass a valid video file.") from None
+                    raise OneAdaptError(
+                        f"cannot decode {self.location}: {exc}.", "Pass a valid video file."
+                    ) from None
                 # A damaged tail ends the video where decoding stopped.
             if start is None:
-                raise OneAdaptError(f"{self.location} has no decodable frames.",
-                                    "Pass a valid, non-empty video.")
+                raise OneAdaptError(
+                    f"{self.location} has no decodable frames.", "Pass a valid, non-empty video."
+                )
 
     def segments(self, max_seconds: int | None = None) -> Iterator[Segment]:
         """1-second segments; a final incomplete second is dropped."""

@@ -39,8 +39,12 @@ class Detections:
     def to_array(self) -> np.ndarray:
         """[N, 6] float32 rows (x1, y1, x2, y2, score, class) for caching."""
         d = self.detach()
-        return torch.cat([d.boxes.float(), d.scores[:, None].float(),
-                          d.classes[:, None].float()], 1).cpu().numpy().astype(np.float32)
+        return (
+            torch.cat([d.boxes.float(), d.scores[:, None].float(), d.classes[:, None].float()], 1)
+            .cpu()
+            .numpy()
+            .astype(np.float32)
+        )
 
     @classmethod
     def from_array(cls, rows: np.ndarray) -> Detections:
@@ -64,8 +68,9 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
 
 
-def nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor,
-        iou_threshold: float) -> torch.Tensor:
+def nms(
+    boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, iou_threshold: float
+) -> torch.Tensor:
     """Class-aware greedy non-maximum suppression; indices kept, best score first."""
     if len(scores) == 0:
         return torch.zeros(0, dtype=torch.long)
@@ -117,14 +122,17 @@ class DetectionTask:
     proxy_sharpness: float = 20.0
 
     @classmethod
-    def for_model(cls, class_names: Sequence[str],
-                  wanted: Sequence[str] = DEFAULT_CLASSES) -> DetectionTask:
+    def for_model(
+        cls, class_names: Sequence[str], wanted: Sequence[str] = DEFAULT_CLASSES
+    ) -> DetectionTask:
         ids = tuple(i for i, n in enumerate(class_names) if n in set(wanted))
         if not ids:
             from oneadapt.errors import OneAdaptError
 
-            raise OneAdaptError(f"the model knows none of the classes {list(wanted)}.",
-                                f"Choose --classes among {list(class_names)[:20]}.")
+            raise OneAdaptError(
+                f"the model knows none of the classes {list(wanted)}.",
+                f"Choose --classes among {list(class_names)[:20]}.",
+            )
         return cls(ids)
 
     def relevant(self, dets: Detections) -> Detections:
