@@ -1,0 +1,3 @@
+from oneadapt.cli import main
+
+main()

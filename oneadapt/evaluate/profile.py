@@ -1,0 +1,118 @@
+"""Profile a configuration grid: every configuration over every second, measured for real.
+
+This is what profiling-based adaptation (AWStream, Chameleon) pays for, and what the
+gradient policy avoids; it is also how the trade-off space of a clip is charted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from rich.progress import Progress
+
+from oneadapt.evaluate.measure import measure
+from oneadapt.inference_cache import Detector
+from oneadapt.knobs import ConfigSpace
+from oneadapt.media.sources import Source
+from oneadapt.storage import atomic_path
+from oneadapt.tasks.detection import DetectionTask
+
+KNOB_COLUMNS = ["qp", "height", "fps"]
+
+
+def profile(
+    source: Source,
+    detector: Detector,
+    task: DetectionTask,
+    space: ConfigSpace,
+    seconds: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """One row per (second, configuration): accuracy vs the reference, bytes, DNN work."""
+    rows = []
+    configs = list(space.grid())
+    reference_config = space.reference
+    total = (seconds or 0) * len(configs) or None
+    with Progress(disable=not progress, transient=True) as bar:
+        task_id = bar.add_task(f"profiling {len(configs)} configurations", total=total)
+        for segment in source.segments(seconds):
+            reference = measure(segment, reference_config, detector, task, None)
+            for config in configs:
+                m = (
+                    reference
+                    if config == reference_config
+                    else measure(segment, config, detector, task, reference.detections)
+                )
+                rows.append({"second": segment.index, **m.row()})
+                bar.advance(task_id)
+    df = pd.DataFrame(rows)
+    df["kbps"] = df["bytes"] * 8 / 1000.0
+    return df
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seconds per configuration, with its Pareto-optimality (accuracy vs kbit/s)."""
+    mean = df.groupby(KNOB_COLUMNS, as_index=False)[
+        ["accuracy", "kbps", "frames_inferred", "dnn_seconds", "encode_seconds"]
+    ].mean()
+    mean["pareto"] = pareto_mask(mean["kbps"].to_numpy(), mean["accuracy"].to_numpy())
+    return mean.sort_values("kbps", ignore_index=True)
+
+
+def pareto_mask(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """True where no other point has lower-or-equal cost and strictly higher value
+    (or equal value at strictly lower cost)."""
+    better = ((cost[None, :] <= cost[:, None]) & (value[None, :] > value[:, None])) | (
+        (cost[None, :] < cost[:, None]) & (value[None, :] >= value[:, None])
+    )
+    return ~better.any(axis=1)
+
+
+def plot_profile(summary: pd.DataFrame, path: Path, title: str) -> None:
+    """Accuracy against kbit/s per configuration, the Pareto front marked."""
+    fig = Figure(figsize=(8, 5.5), dpi=120)
+    ax = fig.subplots()
+    sc = ax.scatter(
+        summary["kbps"],
+        summary["accuracy"],
+        c=summary["qp"],
+        cmap="viridis_r",
+        s=12 + 28 * summary["fps"] / summary["fps"].max(),
+        alpha=0.75,
+        edgecolors="none",
+    )
+    front = summary[summary["pareto"]].sort_values("kbps")
+    ax.plot(
+        front["kbps"], front["accuracy"], "-o", color="crimson", ms=4, lw=1.5, label="Pareto front"
+    )
+    for _, r in front.iterrows():
+        ax.annotate(
+            f"{int(r.qp)}/{int(r.height)}p/{int(r.fps)}",
+            (r.kbps, r.accuracy),
+            fontsize=6,
+            xytext=(3, -8),
+            textcoords="offset points",
+            color="crimson",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("bandwidth (kbit/s, log scale)")
+    ax.set_ylabel("accuracy (F1 vs reference)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    fig.colorbar(sc, ax=ax, label="QP (marker size: frame rate)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def write_profile_outputs(df: pd.DataFrame, out_dir: Path, title: str) -> pd.DataFrame:
+    """``profile.parquet`` (all rows) and ``profile.png``; returns the per-configuration summary."""
+    summary = summarize(df)
+    with atomic_path(out_dir / "profile.parquet") as tmp:
+        df.to_parquet(tmp, index=False)
+    plot_profile(summary, out_dir / "profile.png", title)
+    return summary
