@@ -124,7 +124,7 @@ class ConfigSpace:
             if h < 16 or h > source_height or h % 2:
                 raise OneAdaptError(
                     f"height {h} is invalid for a {source_height}-pixel-high source.",
-                    f"Use even heights between 16 and {source_height}.",
+                    f"Use --res with even heights between 16 and {source_height}.",
                 )
         for f in fps_values:
             if not 1 <= f <= analysis_fps:
