@@ -1,0 +1,71 @@
+"""Resolve a ``--model`` spec (path, name or ``builtin``) to a loaded :class:`Model`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oneadapt.errors import OneAdaptError
+from oneadapt.models.base import Model
+from oneadapt.storage import models_dir
+
+# Short names -> file names looked for in models_dir(), first found wins. The YOLOX
+# entries also accept the name `oneadapt models pull` saves the official export under.
+KNOWN_MODELS: dict[str, tuple[str, ...]] = {
+    "yolox-nano": ("yolox_nano_416x416.onnx", "yolox_nano.onnx"),
+    "yolox-tiny": ("yolox_tiny.onnx",),
+    "yolox-s": ("yolox_s.onnx",),
+    "fastestdet": ("FastestDet_352.onnx",),
+    "nanodet-m": ("nanodet_m_320.onnx",),
+    "nanodet-m-416": ("nanodet_m_416.onnx",),
+}
+
+
+def load_model(spec: str) -> Model:
+    """``builtin``, a path to an ``.onnx`` file, or a name found in :func:`models_dir`."""
+    if spec == "builtin":
+        return _load_builtin()
+    path = Path(spec).expanduser()
+    if path.suffix or "/" in spec or path.exists():
+        return _load_file(path)
+    directory = models_dir()
+    for filename in (*KNOWN_MODELS.get(spec, ()), f"{spec}.onnx"):
+        if (directory / filename).is_file():
+            return _load_file(directory / filename)
+    if spec in KNOWN_MODELS:
+        raise OneAdaptError(
+            f"model {spec!r} is not in {directory} (looked for {', '.join(KNOWN_MODELS[spec])}).",
+            f"Run `oneadapt models pull {spec}`, or copy the file there (set ONEADAPT_MODELS "
+            "to use another directory).",
+        )
+    present = sorted(p.stem for p in directory.glob("*.onnx")) if directory.is_dir() else []
+    raise OneAdaptError(
+        f"unknown model {spec!r}; known names: {', '.join(['builtin', *KNOWN_MODELS])}"
+        + (f"; files in {directory}: {', '.join(present)}." if present else "."),
+        "Run `oneadapt models pull NAME` or pass the path to an .onnx file.",
+    )
+
+
+def _load_file(path: Path) -> Model:
+    if path.suffix.lower() != ".onnx":
+        raise OneAdaptError(
+            f"unknown model format {path.suffix or '(no extension)'!r} for {path}.",
+            "Pass an .onnx detector (YOLOX, FastestDet, NanoDet) or --model builtin.",
+        )
+    if not path.is_file():
+        raise OneAdaptError(f"model file {path} does not exist.", "Check the path.")
+    from oneadapt.models.onnx_detectors import OnnxDetector
+
+    return OnnxDetector(path)
+
+
+def _load_builtin() -> Model:
+    try:
+        from oneadapt.models.builtin import load_builtin
+    except ModuleNotFoundError as exc:
+        if exc.name != "oneadapt.models.builtin":
+            raise
+        raise OneAdaptError(
+            "the builtin model is not available in this installation.",
+            "Pass an ONNX detector path or name instead (e.g. --model yolox-nano).",
+        ) from None
+    return load_builtin()
