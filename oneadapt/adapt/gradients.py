@@ -1,0 +1,187 @@
+"""DNNGrad: how much each region of the DNN input matters to accuracy, computed on the server
+with one backward pass per segment and sent back to the camera as a small per-block map.
+
+The server back-propagates the task's differentiable accuracy proxy (for detection, a soft
+count of confident detections) to the decoded input pixels it received, reduces
+``|grad|`` summed over colour channels to one mean per ``block`` x ``block`` block, smooths it
+over neighbouring blocks and over the previous second (objects move between the frame
+that was back-propagated and the frames the camera will weight with it), and quantizes it
+to 8 bits. The same map serves every knob (DNNGrad reuse).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from oneadapt.errors import OneAdaptError
+from oneadapt.media.codec import EncodedSegment
+from oneadapt.models.base import Model, to_tensor
+from oneadapt.tasks.detection import DetectionTask
+
+_MAGIC = b"OAG1"
+_HEADER = struct.Struct("<4sIHHHHHf")  # magic, second, block, frame h, w, blocks h, w, scale
+
+
+@dataclass(frozen=True)
+class DNNGradSettings:
+    """How DNNGrad is computed and compressed (defaults: the reference implementation's)."""
+
+    block: int = 16
+    """Block size in pixels (16 = an H.264 macroblock)."""
+    kernel: int = 3
+    """Spatial smoothing: box filter of ``kernel`` x ``kernel`` blocks (1 = none)."""
+    ema: float = 0.5
+    """Weight of the previous second's map in the temporal average (0 = none)."""
+    frames: int = 1
+    """Decoded frames back-propagated per segment: the last sent one, or that many evenly
+    spaced sent frames ending with it."""
+
+    def __post_init__(self) -> None:
+        if self.block < 1 or self.kernel < 1 or self.kernel % 2 == 0 or self.frames < 1:
+            raise OneAdaptError(
+                f"invalid DNNGrad settings {self}.",
+                "Use block >= 1, an odd kernel >= 1 and frames >= 1.",
+            )
+        if not 0.0 <= self.ema < 1.0:
+            raise OneAdaptError(f"EMA weight {self.ema} is outside [0, 1).", "Use 0 <= ema < 1.")
+
+
+def block_mean(x: np.ndarray, block: int) -> np.ndarray:
+    """Mean of ``x`` [..., H, W] over each ``block`` x ``block`` tile (edge tiles: over the
+    pixels they hold), giving [..., ceil(H / block), ceil(W / block)]."""
+    h, w = x.shape[-2:]
+    hb, wb = -(-h // block), -(-w // block)
+    pad = [(0, 0)] * (x.ndim - 2) + [(0, hb * block - h), (0, wb * block - w)]
+    sums = np.pad(x, pad).reshape(*x.shape[:-2], hb, block, wb, block).sum(axis=(-3, -1))
+    rows = np.minimum(block, h - np.arange(hb) * block)
+    cols = np.minimum(block, w - np.arange(wb) * block)
+    return sums / np.outer(rows, cols)
+
+
+def box_smooth(blocks: np.ndarray, kernel: int) -> np.ndarray:
+    """Mean over each block's ``kernel`` x ``kernel`` neighbourhood (clipped at the edges)."""
+    if kernel == 1:
+        return blocks
+    r = kernel // 2
+    padded = np.pad(blocks, r)
+    ones = np.pad(np.ones_like(blocks), r)
+    h, w = blocks.shape
+    total = np.zeros_like(blocks)
+    count = np.zeros_like(blocks)
+    for dy in range(kernel):
+        for dx in range(kernel):
+            total += padded[dy : dy + h, dx : dx + w]
+            count += ones[dy : dy + h, dx : dx + w]
+    return total / count
+
+
+@dataclass(frozen=True)
+class FeedbackMap:
+    """The compact DNNGrad message: 8-bit levels per block plus one float scale."""
+
+    second: int
+    block: int
+    frame_height: int
+    frame_width: int
+    scale: float
+    """Gradient value of level 255."""
+    levels: np.ndarray
+    """uint8 [ceil(H / block), ceil(W / block)]."""
+
+    @classmethod
+    def quantize(
+        cls, second: int, block: int, frame_size: tuple[int, int], values: np.ndarray
+    ) -> FeedbackMap:
+        peak = float(values.max(initial=0.0))
+        scale = peak if peak > 0 and np.isfinite(peak) else 0.0
+        levels = np.zeros(values.shape, np.uint8)
+        if scale > 0:
+            levels = np.clip(np.rint(values / scale * 255.0), 0, 255).astype(np.uint8)
+        return cls(second, block, frame_size[0], frame_size[1], scale, levels)
+
+    def weights(self) -> np.ndarray:
+        """Dequantized per-block gradient magnitudes, float32."""
+        return self.levels.astype(np.float32) * np.float32(self.scale / 255.0)
+
+    def to_bytes(self) -> bytes:
+        hb, wb = self.levels.shape
+        header = _HEADER.pack(
+            _MAGIC, self.second, self.block, self.frame_height, self.frame_width, hb, wb, self.scale
+        )
+        return header + zlib.compress(np.ascontiguousarray(self.levels).tobytes(), 9)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FeedbackMap:
+        try:
+            magic, second, block, fh, fw, hb, wb, scale = _HEADER.unpack_from(data)
+            raw = zlib.decompress(data[_HEADER.size :])
+        except (struct.error, zlib.error) as exc:
+            raise OneAdaptError(
+                f"corrupt DNNGrad feedback message ({exc}).", "Check the transport."
+            ) from None
+        if magic != _MAGIC or len(raw) != hb * wb:
+            raise OneAdaptError("not a DNNGrad feedback message (v1).", "Check the transport.")
+        levels = np.frombuffer(raw, np.uint8).reshape(hb, wb).copy()
+        return cls(second, block, fh, fw, scale, levels)
+
+    @property
+    def nbytes(self) -> int:
+        """Size on the wire."""
+        return len(self.to_bytes())
+
+
+def pixel_grad(model: Model, task: DetectionTask, frames: np.ndarray) -> np.ndarray:
+    """|d proxy / d pixel| summed over channels and averaged over ``frames`` [N, H, W, 3]:
+    one forward and one backward pass. Zero everywhere when nothing of interest is detected."""
+    x = to_tensor(frames, requires_grad=True)
+    with torch.enable_grad():
+        proxy = sum((task.proxy(d) for d in model.forward(x)), torch.zeros(()))
+        if not proxy.requires_grad:
+            return np.zeros(frames.shape[1:3], np.float32)
+        # autograd.grad (not backward) skips the weight gradients nobody needs.
+        (grad,) = torch.autograd.grad(proxy, x)
+    grad = grad.abs().sum(dim=1).mean(dim=0).numpy().astype(np.float32)
+    return np.nan_to_num(grad, nan=0.0, posinf=0.0)
+
+
+def backprop_indices(sent: np.ndarray, frames: int) -> np.ndarray:
+    """Which sent frames to back-propagate: ``frames`` of them, evenly spaced, ending with the
+    last (the freshest content, the one the camera's next decision is closest to)."""
+    picks = np.rint(np.linspace(len(sent) - 1, 0, min(frames, len(sent)))).astype(int)
+    return np.unique(sent[picks])
+
+
+class DNNGradServer:
+    """Server-side DNNGrad for one stream (it keeps the previous second's map for the EMA)."""
+
+    def __init__(
+        self, model: Model, task: DetectionTask, settings: DNNGradSettings | None = None
+    ) -> None:
+        self.model = model
+        self.task = task
+        self.settings = settings or DNNGradSettings()
+        self._previous: np.ndarray | None = None
+        self.last_passes = 0
+        self.last_seconds = 0.0
+        """Backward passes and seconds (forward + backward) spent on the latest map."""
+
+    def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
+        """The compact map for the segment the server just received and decoded."""
+        s = self.settings
+        start = time.perf_counter()
+        frames = encoded.decoded[backprop_indices(encoded.sent, s.frames)]
+        values = box_smooth(
+            block_mean(pixel_grad(self.model, self.task, frames), s.block), s.kernel
+        )
+        if self._previous is not None and self._previous.shape == values.shape and s.ema > 0:
+            values = (1.0 - s.ema) * values + s.ema * self._previous
+        self._previous = values
+        self.last_passes = len(frames)
+        self.last_seconds = time.perf_counter() - start
+        return FeedbackMap.quantize(second, s.block, encoded.decoded.shape[1:3], values)
