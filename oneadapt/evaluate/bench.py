@@ -1,0 +1,230 @@
+"""Benchmark: every policy at every lambda over every video, through the same run loop.
+
+All policies stream through :func:`oneadapt.evaluate.run.run_policy`, so accuracy and
+resources are measured by one code path. Per video one :class:`Profiler` is shared by every
+profiling policy and lambda (each (second, configuration) is measured at most once in this
+process, the reference once per second), and the on-disk inference cache makes repeated
+decoded frames free; charged costs are counted as if nothing were cached.
+
+DNN work is reported in frame-equivalents: frames inferred for streaming, plus profiling
+inferences, plus backward passes (DNNGrad) weighted by the measured time of one
+forward+backward pass over one forward pass of the same detector, same framework, same
+frame (:func:`backward_frame_ratio`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.console import Console
+
+from oneadapt.adapt.baselines import DEFAULT_GPU_WEIGHT, Profiler, make_policy, objective
+from oneadapt.adapt.gradients import pixel_grad
+from oneadapt.adapt.policy import PolicyContext
+from oneadapt.evaluate.profile import pareto_mask
+from oneadapt.evaluate.report import mean_curves, render_report
+from oneadapt.evaluate.run import run_policy
+from oneadapt.inference_cache import Detector, InferenceCache
+from oneadapt.knobs import ConfigSpace
+from oneadapt.media.scene import scene_from_spec
+from oneadapt.media.sources import Source, open_source
+from oneadapt.models.base import Model, to_tensor
+from oneadapt.models.registry import load_model
+from oneadapt.storage import atomic_path, atomic_write_text, prepare_output_dir
+from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
+
+TARGET_ACCURACIES = (0.85, 0.9, 0.95)
+
+
+def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
+    """A source from a path, URL or ``scene[:SEED]`` spec (a :class:`Source` passes through)."""
+    if isinstance(spec, Source):
+        return spec
+    if spec == "scene" or spec.startswith("scene:"):
+        return scene_from_spec(spec, fps=fps, seconds=seconds or 60)
+    return open_source(spec, fps=fps)
+
+
+def backward_frame_ratio(model: Model, task: DetectionTask, frame: np.ndarray) -> float:
+    """Seconds of one forward+backward (DNNGrad) pass over one forward pass, both through
+    the differentiable (PyTorch) path on the same frame, after one warm-up forward: how many
+    inferred frames one backward pass is worth. Comparing like with like keeps the choice of
+    inference backend (onnxruntime is faster than PyTorch here) out of the method's cost."""
+    frames = frame[None]
+    tensor = to_tensor(frames)
+    with torch.no_grad():
+        model.forward(tensor)
+        start = time.perf_counter()
+        model.forward(tensor)
+        forward = time.perf_counter() - start
+    start = time.perf_counter()
+    pixel_grad(model, task, frames)
+    return (time.perf_counter() - start) / max(forward, 1e-9)
+
+
+def cost_at_accuracy(cost: np.ndarray, accuracy: np.ndarray, target: float) -> float | None:
+    """Least cost reaching ``target`` on the upper envelope (Pareto front) of a curve,
+    interpolated linearly between its points; None when the curve never reaches it."""
+    keep = pareto_mask(cost, accuracy)
+    order = np.argsort(cost[keep], kind="stable")
+    c, a = cost[keep][order], accuracy[keep][order]
+    if len(a) == 0 or target > a.max():
+        return None
+    i = int(np.argmax(a >= target))
+    if i == 0:
+        return float(c[0])
+    t = (target - a[i - 1]) / (a[i] - a[i - 1])
+    return float(c[i - 1] + t * (c[i] - c[i - 1]))
+
+
+def summarize(
+    df: pd.DataFrame, offline: dict[tuple[str, str, float], int], backward_ratio: float
+) -> dict:
+    """``points`` (per video, policy, lambda) and ``matched`` (per target accuracy, policy)."""
+    work = df.assign(
+        overhead_frames=df["profiling_inferences"] + df["backward_passes"] * backward_ratio
+    )
+    work["dnn_frames"] = work["frames_inferred"] + work["overhead_frames"]
+    grouped = work.groupby(["video", "policy", "lambda"], sort=False)
+    means = grouped[
+        ["accuracy", "kbps", "dnn_frames", "overhead_frames", "camera_encodes", "objective"]
+    ].mean()
+    points = [
+        {
+            "video": video,
+            "policy": policy,
+            "lambda": float(lam),
+            "accuracy": float(r.accuracy),
+            "kbps": float(r.kbps),
+            "dnn_frames_per_s": float(r.dnn_frames),
+            "overhead_frames_per_s": float(r.overhead_frames),
+            "camera_encodes_per_s": float(r.camera_encodes),
+            "objective": float(r.objective),
+            "offline_profiling_inferences": offline.get((video, policy, lam), 0),
+            "seconds": int(grouped.size()[(video, policy, lam)]),
+        }
+        for (video, policy, lam), r in means.iterrows()
+    ]
+    curves = mean_curves(pd.DataFrame(points))
+    matched = []
+    for target in TARGET_ACCURACIES:
+        costs = {}
+        for policy, g in curves.groupby("policy", sort=False):
+            acc = g["accuracy"].to_numpy()
+            costs[policy] = {
+                "kbps": cost_at_accuracy(g["kbps"].to_numpy(), acc, target),
+                "dnn_frames_per_s": cost_at_accuracy(g["dnn_frames_per_s"].to_numpy(), acc, target),
+            }
+        base = costs.get("oneadapt", {})
+        for policy, c in costs.items():
+            ratios = {
+                f"{short}_ratio_to_oneadapt": (
+                    c[key] / base[key] if c[key] is not None and base.get(key) else None
+                )
+                for key, short in (("kbps", "kbps"), ("dnn_frames_per_s", "dnn"))
+            }
+            matched.append({"target_accuracy": target, "policy": policy, **c, **ratios})
+    return {"points": points, "matched": matched}
+
+
+def bench(
+    videos: Sequence[str | Source],
+    model_spec: str | Model,
+    policies: Sequence[str],
+    lambdas: Sequence[float],
+    out: Path,
+    seconds: int | None = None,
+    analysis_fps: int = 10,
+    progress: bool = True,
+    qps: Sequence[int] | None = None,
+    heights: Sequence[int] | None = None,
+    fps: Sequence[int] | None = None,
+    classes: Sequence[str] = DEFAULT_CLASSES,
+    gpu_weight: float = DEFAULT_GPU_WEIGHT,
+    best_fixed_seconds: int = 5,
+) -> dict:
+    """Run every policy at every lambda on every video; write ``bench.parquet``,
+    ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
+    (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
+    (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
+    ``best_fixed_seconds`` of the benchmarked seconds."""
+    start = time.perf_counter()
+    out = prepare_output_dir(out)
+    sources = [open_video(v, analysis_fps, seconds) for v in videos]
+    model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
+    task = DetectionTask.for_model(model.class_names, classes)
+    detector = Detector(model, InferenceCache())
+    console = Console(stderr=True, quiet=not progress)
+
+    first = next(sources[0].segments(1))
+    ratio = backward_frame_ratio(model, task, first.frames[0])
+    frames: list[pd.DataFrame] = []
+    offline: dict[tuple[str, str, float], int] = {}
+    spaces = []
+    for source in sources:
+        space = ConfigSpace.default(source.height, analysis_fps, qps, heights, fps)
+        spaces.append(
+            f"{source.name}: QP {list(space.qp.values)}, height "
+            f"{list(space.height.values)}, fps {list(space.fps.values)}"
+        )
+        context = PolicyContext(space, detector, task)
+        profiler = Profiler(detector, task, space.reference)
+        references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
+        reference_bytes = {i: r.bytes for i, r in references.items()}
+        reference_frames = {i: r.frames for i, r in references.items()}
+        for name in policies:
+            for lam in lambdas:
+                console.print(f"{source.name}: {name} at lambda {lam:g}")
+                policy = make_policy(
+                    name,
+                    context,
+                    lam,
+                    profiler=profiler,
+                    source=source,
+                    offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
+                    gpu_weight=gpu_weight,
+                )
+                df = run_policy(source, policy, detector, task, space, seconds, progress)
+                df["reference_bytes"] = df["second"].map(reference_bytes)
+                df["reference_frames"] = df["second"].map(reference_frames)
+                df["objective"] = objective(
+                    df["accuracy"],
+                    df["bytes"],
+                    df["frames_inferred"],
+                    df["reference_bytes"],
+                    df["reference_frames"],
+                    lam,
+                    gpu_weight,
+                )
+                df.insert(0, "lambda", float(lam))
+                df.insert(0, "policy", name)
+                df.insert(0, "video", source.name)
+                frames.append(df)
+                extra = getattr(policy, "offline_overhead", None)
+                offline[(source.name, name, float(lam))] = (
+                    extra.profiling_inferences if extra else 0
+                )
+
+    df = pd.concat(frames, ignore_index=True)
+    summary = summarize(df, offline, ratio)
+    summary["meta"] = {
+        "model": model.id,
+        "videos": [s.name for s in sources],
+        "policies": list(policies),
+        "lambdas": [float(x) for x in lambdas],
+        "space": "; ".join(spaces),
+        "gpu_weight": gpu_weight,
+        "backward_frame_equivalents": ratio,
+        "wall_seconds": time.perf_counter() - start,
+    }
+    with atomic_path(out / "bench.parquet") as tmp:
+        df.to_parquet(tmp, index=False)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+    render_report(out)
+    return summary

@@ -1,0 +1,148 @@
+"""Baseline policies on real encodes and the real YOLOX detector (tiny grid, 3 s at 5 fps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oneadapt.adapt.baselines import (
+    AWStreamPolicy,
+    BestFixedPolicy,
+    ChameleonPolicy,
+    OraclePolicy,
+    Profiler,
+    downsample,
+    make_policy,
+    parse_fixed,
+)
+from oneadapt.adapt.policy import FixedPolicy, PolicyContext
+from oneadapt.errors import OneAdaptError
+from oneadapt.inference_cache import Detector, InferenceCache
+from oneadapt.knobs import ConfigSpace, Configuration, Knob
+from oneadapt.media.sources import VideoSource
+from oneadapt.models.registry import load_model
+from oneadapt.tasks.detection import DetectionTask
+
+SECONDS = 3
+LAMBDAS = (0.05, 0.3, 1.0)
+GRID_FRAMES = 4 * 5 + 4 * 2
+"""Frames inferred to profile the 2 x 2 x 2 grid on one 5-frame second."""
+
+
+@pytest.fixture(scope="module")
+def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """YOLOX, the highway clip (320x240, 5 fps), a 2 x 2 x 2 grid, one profiler for all tests."""
+    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
+    task = DetectionTask.for_model(model.class_names)
+    # The session's cache (conftest's ONEADAPT_CACHE), shared with the other test files.
+    cache = InferenceCache(tmp_path_factory.getbasetemp() / "cache" / "detections.sqlite")
+    detector = Detector(model, cache)
+    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    space = ConfigSpace.default(240, 5, qps=(24, 40), heights=(240, 120), fps=(5, 2))
+    context = PolicyContext(space, detector, task)
+    profiler = Profiler(detector, task, space.reference)
+    return context, profiler, source, list(source.segments(SECONDS))
+
+
+def run_decisions(policy, segments):
+    """(configuration, charged overhead) per second, as the run loop would see them."""
+    out = []
+    for s in segments:
+        config = policy.decide(s.index, s)
+        out.append((config, policy.take_overhead()))
+    return out
+
+
+def test_oracle_bounds_every_policy_objective(setup) -> None:
+    context, profiler, source, segments = setup
+    for lam in LAMBDAS:
+        oracle = OraclePolicy(context, lam, profiler=profiler)
+        others = [
+            AWStreamPolicy(context, lam, period=2, profiler=profiler),
+            ChameleonPolicy(context, lam, period=2, profiler=profiler),
+            BestFixedPolicy(context, lam, source, seconds=2, profiler=profiler),
+            FixedPolicy(Configuration(40, 120, 2)),
+            FixedPolicy(context.space.reference),
+        ]
+        bound = [
+            profiler.objective(s, c, lam, 1.0)
+            for s, (c, _) in zip(segments, run_decisions(oracle, segments), strict=True)
+        ]
+        for policy in others:
+            for s, b, (config, _) in zip(
+                segments, bound, run_decisions(policy, segments), strict=True
+            ):
+                assert profiler.objective(s, config, lam, 1.0) <= b + 1e-12, (policy, lam)
+
+
+def test_profiling_is_charged_in_full_and_fixed_is_free(setup) -> None:
+    context, profiler, _, segments = setup
+    per_second = []
+    for _ in range(2):  # the second policy finds everything memoised: still charged in full
+        aw = run_decisions(AWStreamPolicy(context, 0.3, period=2, profiler=profiler), segments)
+        per_second.append([o.profiling_inferences for _, o in aw])
+    # 2 x 2 x 2 configurations profiled at seconds 0 and 2: four at 5 frames, four at 2.
+    assert per_second[0] == per_second[1] == [GRID_FRAMES, 0, GRID_FRAMES]
+    assert aw[0][0] == context.space.reference  # the old configuration stays in use
+    assert all(o.camera_encodes == 8 for _, o in (aw[0], aw[2]))
+
+    chameleon = run_decisions(ChameleonPolicy(context, 0.3, period=2, profiler=profiler), segments)
+    charged = [o.profiling_inferences for _, o in chameleon]
+    assert 0 < charged[0] <= GRID_FRAMES and charged[1] == 0 and charged[2] > 0
+
+    fixed = run_decisions(make_policy("fixed:40/120/2", context, 0.3), segments)
+    assert all(o.profiling_inferences == 0 and o.camera_encodes == 0 for _, o in fixed)
+
+    oracle = OraclePolicy(context, 0.3, profiler=profiler)
+    assert all(o.profiling_inferences == 0 for _, o in run_decisions(oracle, segments))
+    assert oracle.offline_overhead.profiling_inferences == GRID_FRAMES * SECONDS
+    assert oracle.deployable is False
+
+
+def test_best_fixed_picks_the_best_static_configuration(setup) -> None:
+    context, profiler, source, segments = setup
+    for lam in LAMBDAS:
+        policy = BestFixedPolicy(context, lam, source, seconds=2, profiler=profiler)
+        chosen = {c for c, o in run_decisions(policy, segments)}
+        assert chosen == {policy.config}
+        assert policy.offline_overhead.profiling_inferences == GRID_FRAMES * 2
+        assert policy.take_overhead().profiling_inferences == 0
+
+        def mean_objective(config: Configuration, lam: float = lam) -> float:
+            return sum(profiler.objective(s, config, lam, 1.0) for s in segments[:2]) / 2
+
+        best = max(mean_objective(c) for c in context.space.grid())
+        assert mean_objective(policy.config) == pytest.approx(best)
+    # With bandwidth free, nothing beats the reference's accuracy.
+    free = BestFixedPolicy(context, 0.0, source, seconds=2, profiler=profiler)
+    assert all(profiler.measure(s, free.config).accuracy == 1.0 for s in segments[:2])
+
+
+def test_make_policy_names_and_fixed_specs(setup) -> None:
+    context, profiler, source, _ = setup
+    assert make_policy("fixed:30/120/2", context, 0.1).config == Configuration(30, 120, 2)
+    assert isinstance(make_policy("awstream", context, 0.1, profiler=profiler), AWStreamPolicy)
+    assert isinstance(make_policy("chameleon", context, 0.1, period=4), ChameleonPolicy)
+    assert isinstance(make_policy("oracle", context, 0.1), OraclePolicy)
+    best = make_policy(
+        "best-fixed", context, 0.1, profiler=profiler, source=source, offline_seconds=1
+    )
+    assert isinstance(best, BestFixedPolicy)
+    assert make_policy("oneadapt", context, 0.1).wants_dnn_grad
+    for bad in ("fixed:30/120", "fixed:x/120/5", "fixed:60/120/5", "nope"):
+        with pytest.raises(OneAdaptError):
+            make_policy(bad, context, 0.1)
+    with pytest.raises(OneAdaptError, match="source"):
+        make_policy("best-fixed", context, 0.1)
+    with pytest.raises(OneAdaptError):
+        make_policy("awstream", PolicyContext(context.space), 0.1)
+
+
+def test_downsample_keeps_both_ends() -> None:
+    knob = Knob("qp", (20, 25, 30, 35, 40, 45, 50))
+    assert downsample(knob, 3) == (20, 35, 50)
+    assert downsample(knob, 2) == (20, 50)
+    assert downsample(knob, 10) == knob.values
+    assert downsample(Knob("fps", (10,)), 3) == (10,)
+    assert parse_fixed("fixed:36/240/2", "fast") == Configuration(36, 240, 2, "fast")
