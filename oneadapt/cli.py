@@ -7,14 +7,23 @@ atomically, and reports a user error as one line (problem, then fix) with exit c
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from oneadapt.errors import OneAdaptError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from oneadapt.inference_cache import Detector
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.media.sources import Source
+    from oneadapt.tasks.detection import DetectionTask
 
 app = typer.Typer(
     help="oneadapt: adapt video-analytics configurations (QP, resolution, frame rate) every "
@@ -65,30 +74,38 @@ def int_list(text: str | None, name: str) -> list[int] | None:
         ) from None
 
 
-@app.command()
-def profile(
-    video: SourceArg,
-    model: ModelOpt,
-    out: OutOpt,
-    qp: Annotated[str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51).")] = None,
-    res: Annotated[
-        str | None,
-        typer.Option(
-            help="Output heights, e.g. 720,540,360 (default: source height down to a quarter)."
-        ),
-    ] = None,
-    fps: Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")] = None,
-    seconds: SecondsOpt = None,
-    analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = "person,bicycle,car,motorcycle,bus,truck",
-) -> None:
-    """Measure every configuration of a QP x resolution x frame-rate grid on every second.
+QpOpt = Annotated[str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51).")]
+ResOpt = Annotated[
+    str | None,
+    typer.Option(help="Output heights, e.g. 720,540,360 (default: source height to a quarter)."),
+]
+FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
+DEFAULT_CLASS_LIST = "person,bicycle,car,motorcycle,bus,truck"
 
-    Writes DIR/profile.parquet (one row per second and configuration), DIR/profile.png
-    (accuracy against kbit/s, Pareto front marked) and prints the Pareto front.
-    """
-    from oneadapt.evaluate.profile import profile as run_profile
-    from oneadapt.evaluate.profile import write_profile_outputs
+
+@dataclass
+class Setup:
+    """Everything a measuring command needs, validated before any work starts."""
+
+    source: Source
+    space: ConfigSpace
+    detector: Detector
+    task: DetectionTask
+    out: Path
+
+
+def prepare(
+    video: str,
+    model: str,
+    out: Path,
+    qp: str | None = None,
+    res: str | None = None,
+    fps: str | None = None,
+    analysis_fps: int = 10,
+    classes: str = DEFAULT_CLASS_LIST,
+    scene_seconds: int = 60,
+) -> Setup:
+    """Open the source, build the knob space, load the model, check the output directory."""
     from oneadapt.inference_cache import Detector, InferenceCache
     from oneadapt.knobs import ConfigSpace
     from oneadapt.media.sources import open_source
@@ -97,19 +114,55 @@ def profile(
     from oneadapt.tasks.detection import DetectionTask
 
     qps, heights, rates = int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
-    source = open_source(video, fps=analysis_fps)
+    source = open_source(video, fps=analysis_fps, scene_seconds=scene_seconds)
     space = ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
     detector_model = load_model(model)
     task = DetectionTask.for_model(detector_model.class_names, classes.split(","))
     out = prepare_output_dir(out)
-    cache = InferenceCache()
-    df = run_profile(source, Detector(detector_model, cache), task, space, seconds)
-    summary = write_profile_outputs(df, out, f"{source.name} · {detector_model.id}")
+    return Setup(source, space, Detector(detector_model, InferenceCache()), task, out)
 
-    table = Table(
-        title=f"Pareto front of {space.size()} configurations over "
-        f"{df['second'].nunique()} s (mean per second)"
+
+@app.command()
+def profile(
+    video: SourceArg,
+    model: ModelOpt,
+    out: OutOpt,
+    qp: QpOpt = None,
+    res: ResOpt = None,
+    fps: FpsOpt = None,
+    seconds: SecondsOpt = None,
+    analysis_fps: AnalysisFpsOpt = 10,
+    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+) -> None:
+    """Measure every configuration of a QP x resolution x frame-rate grid on every second.
+
+    Writes DIR/profile.parquet (one row per second and configuration), DIR/profile.png
+    (accuracy against kbit/s, Pareto front marked) and prints the Pareto front.
+    """
+    from oneadapt.evaluate.profile import profile as run_profile
+    from oneadapt.evaluate.profile import write_profile_outputs
+
+    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
+    summary = write_profile_outputs(
+        df, setup.out, f"{setup.source.name} · {setup.detector.model.id}"
     )
+    print_pareto(
+        summary,
+        f"Pareto front of {setup.space.size()} configurations over "
+        f"{df['second'].nunique()} s (mean per second)",
+    )
+    inferred = int(df["frames_inferred"].sum())
+    cached = int(df["cached_frames"].sum())
+    console.print(
+        f"inferences: {inferred} frames, {cached} from the cache "
+        f"({100.0 * cached / max(inferred, 1):.1f}%) at {setup.detector.cache.path}"
+    )
+    console.print(f"results in {setup.out}")
+
+
+def print_pareto(summary: pd.DataFrame, title: str) -> None:
+    table = Table(title=title)
     for col in ("QP", "height", "fps", "accuracy", "kbit/s", "frames/s", "DNN s/s"):
         table.add_column(col, justify="right")
     for r in summary[summary["pareto"]].itertuples():
@@ -123,13 +176,115 @@ def profile(
             f"{r.dnn_seconds:.3f}",
         )
     Console().print(table)
-    inferred = int(df["frames_inferred"].sum())
-    cached = int(df["cached_frames"].sum())
-    console.print(
-        f"inferences: {inferred} frames, {cached} from the cache "
-        f"({100.0 * cached / max(inferred, 1):.1f}%) at {cache.path}"
+
+
+@app.command()
+def gradcheck(
+    video: SourceArg,
+    model: ModelOpt,
+    out: OutOpt,
+    qp: QpOpt = None,
+    res: ResOpt = None,
+    fps: FpsOpt = None,
+    seconds: SecondsOpt = None,
+    analysis_fps: AnalysisFpsOpt = 10,
+    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+) -> None:
+    """Check the gradient estimate: estimated vs measured accuracy change of one step cheaper
+    on every knob, at several operating points, every second.
+
+    Writes DIR/gradcheck.json (mean_cosine, pearson, per-knob figures, records) and
+    DIR/gradcheck.png.
+    """
+    from oneadapt.evaluate.gradcheck import gradcheck as run_gradcheck
+    from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
+
+    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    result = run_gradcheck(setup.source, setup.detector, setup.task, setup.space, seconds=seconds)
+    write_gradcheck_outputs(result, setup.out)
+    console.print(f"mean cosine {result['mean_cosine']:.3f}, pearson {result['pearson']:.3f}")
+    console.print(f"results in {setup.out}")
+
+
+@app.command()
+def bench(
+    videos: Annotated[list[str], typer.Argument(help="Video files, stream URLs or scene:SEED.")],
+    model: ModelOpt,
+    out: OutOpt,
+    policies: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, oracle, "
+            "fixed:QP/HEIGHT/FPS."
+        ),
+    ] = "oneadapt,best-fixed,awstream,chameleon,oracle",
+    lambdas: Annotated[str, typer.Option(help="Comma-separated lambda values.")] = "0.1,0.3,1",
+    qp: QpOpt = None,
+    res: ResOpt = None,
+    fps: FpsOpt = None,
+    seconds: SecondsOpt = None,
+    analysis_fps: AnalysisFpsOpt = 10,
+    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+) -> None:
+    """Run every policy at every lambda over every video through the same harness.
+
+    Writes DIR/bench.parquet, DIR/summary.json (points and matched-accuracy comparison),
+    DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md.
+    """
+    from oneadapt.evaluate.bench import bench as run_bench
+
+    try:
+        lams = [float(v) for v in lambdas.split(",") if v.strip()]
+    except ValueError:
+        raise OneAdaptError(
+            f"--lambdas {lambdas!r} is not a list of numbers.", "Write e.g. --lambdas 0.1,0.3,1."
+        ) from None
+    if not lams or any(v < 0 for v in lams):
+        raise OneAdaptError(
+            f"--lambdas {lambdas!r} needs values >= 0.", "Write e.g. --lambdas 0.1,0.3,1."
+        )
+    run_bench(
+        videos,
+        model,
+        [p.strip() for p in policies.split(",") if p.strip()],
+        lams,
+        out,
+        seconds=seconds,
+        analysis_fps=analysis_fps,
+        qps=int_list(qp, "qp"),
+        heights=int_list(res, "res"),
+        fps=int_list(fps, "fps"),
+        classes=classes.split(","),
     )
     console.print(f"results in {out}")
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="A directory written by 'oneadapt bench'.")],
+) -> None:
+    """Render saved benchmark results again: DIR/report.md and the trade-off plots."""
+    from oneadapt.evaluate.report import render_report
+
+    path = render_report(directory)
+    Console().print(path.read_text())
+    console.print(f"wrote {path}")
+
+
+@app.command("train-builtin")
+def train_builtin(
+    out: Annotated[Path | None, typer.Option(help="Where to write the weights.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train the built-in detector on the procedural scene (reproducible, < 30 min on 2 cores).
+
+    Overwrites the packaged weights unless --out is given.
+    """
+    from oneadapt.models.train_builtin import WEIGHTS_PATH
+    from oneadapt.models.train_builtin import train_builtin as run_training
+
+    stats = run_training(out or WEIGHTS_PATH, seed=seed)
+    console.print(f"trained: {stats}")
 
 
 @models_app.command("pull")

@@ -179,6 +179,11 @@ class VideoSource(Source):
             )
 
 
-def open_source(spec: str | Path, fps: int = 10) -> Source:
-    """A source from a command-line spec: a video file path or a stream URL."""
+def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Source:
+    """A source from a command-line spec: a video file, a stream URL, or the built-in
+    procedural street scene (``scene`` or ``scene:SEED``, ``scene_seconds`` long)."""
+    if str(spec) == "scene" or str(spec).startswith("scene:"):
+        from oneadapt.media.scene import scene_from_spec
+
+        return scene_from_spec(str(spec), fps=fps, seconds=scene_seconds)
     return VideoSource(spec, fps=fps)

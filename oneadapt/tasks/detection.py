@@ -48,7 +48,7 @@ class Detections:
 
     @classmethod
     def from_array(cls, rows: np.ndarray) -> Detections:
-        t = torch.from_numpy(np.asarray(rows, np.float32).reshape(-1, 6))
+        t = torch.from_numpy(np.array(rows, np.float32).reshape(-1, 6))
         return cls(t[:, :4].clone(), t[:, 4].clone(), t[:, 5].long())
 
     def select(self, classes: Sequence[int], min_score: float = 0.0) -> Detections:
