@@ -1,0 +1,82 @@
+"""Figures for a policy run (knobs, accuracy and bandwidth over time) and for gradcheck
+(estimated vs measured accuracy change). Rendered headless with matplotlib's Agg backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from oneadapt.storage import atomic_path  # noqa: E402
+
+KNOB_LABELS = {"qp": "QP (lower = better)", "height": "height (px)", "fps": "frames/s"}
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_run(df: pd.DataFrame, path: Path, title: str = "") -> None:
+    """Stacked panels over time: each knob's value, accuracy, and bandwidth."""
+    fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
+    t = df["second"]
+    for ax, knob in zip(axes[:3], ("qp", "height", "fps"), strict=True):
+        ax.step(t, df[knob], where="post", color="tab:blue")
+        ax.set_ylabel(KNOB_LABELS[knob])
+        ax.grid(alpha=0.3)
+    axes[0].invert_yaxis()  # up = more expensive on every knob panel
+    axes[3].plot(t, df["accuracy"], color="tab:green", marker=".", lw=1)
+    axes[3].axhline(df["accuracy"].mean(), color="tab:green", ls="--", lw=0.8, label="mean")
+    axes[3].set_ylim(-0.02, 1.02)
+    axes[3].set_ylabel("accuracy (F1 vs reference)")
+    axes[3].legend(loc="lower right")
+    axes[4].plot(t, df["kbps"], color="tab:red", marker=".", lw=1)
+    axes[4].axhline(df["kbps"].mean(), color="tab:red", ls="--", lw=0.8, label="mean")
+    axes[4].set_ylabel("kbit/s")
+    axes[4].set_xlabel("second")
+    axes[4].legend(loc="upper right")
+    for ax in axes[3:]:
+        ax.grid(alpha=0.3)
+    summary = (
+        f"mean accuracy {df['accuracy'].mean():.3f}, {df['kbps'].mean():.0f} kbit/s, "
+        f"{df['frames_inferred'].mean():.1f} frames/s inferred"
+    )
+    fig.suptitle(f"{title}\n{summary}" if title else summary)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_gradcheck(result: dict, path: Path) -> None:
+    """Scatter of estimated vs measured accuracy change, one colour per knob."""
+    fig, ax = plt.subplots(figsize=(7, 6))
+    records = result["records"]
+    for knob in sorted({r["knob"] for r in records}):
+        sel = [r for r in records if r["knob"] == knob]
+        ax.scatter(
+            [r["estimated"] for r in sel],
+            [r["measured"] for r in sel],
+            s=14,
+            alpha=0.6,
+            label=f"{knob} (n={len(sel)})",
+        )
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_xlabel("estimated accuracy change (InputGrad x DNNGrad)")
+    ax.set_ylabel("measured accuracy change (DNN on neighbour config)")
+
+    def fmt(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    ax.set_title(
+        f"mean cosine {fmt(result['mean_cosine'])} over {result['cosine_seconds']} seconds, "
+        f"Pearson {fmt(result['pearson'])}"
+    )
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _save(fig, path)

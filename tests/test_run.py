@@ -1,0 +1,61 @@
+"""The run loop writes one row per second with every required column, and its three files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oneadapt.adapt.policy import FixedPolicy
+from oneadapt.evaluate.run import COLUMNS, run_policy, write_run_outputs
+from oneadapt.inference_cache import Detector
+from oneadapt.knobs import ConfigSpace, Configuration
+from oneadapt.media.sources import VideoSource
+from oneadapt.models.registry import load_model
+from oneadapt.tasks.detection import DetectionTask
+
+
+@pytest.fixture(scope="module")
+def setup(shared_data: Path):
+    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
+    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    space = ConfigSpace.default(source.height, analysis_fps=source.fps)
+    return Detector(model), DetectionTask.for_model(model.class_names), source, space
+
+
+def test_fixed_policy_run_writes_parquet_plot_and_summary(setup, tmp_path: Path) -> None:
+    detector, task, source, space = setup
+    config = Configuration(35, 120, 2)
+    df = run_policy(source, FixedPolicy(config), detector, task, space, seconds=2, progress=False)
+    required = {
+        "second",
+        "qp",
+        "height",
+        "fps",
+        "accuracy",
+        "bytes",
+        "frames_inferred",
+        "backward_passes",
+        "camera_encodes",
+        "feedback_bytes",
+        "dnn_seconds",
+        "camera_seconds",
+        "profiling_inferences",
+        "kbps",
+    }
+    assert required <= set(df.columns) and list(df.columns) == list(COLUMNS)
+    assert list(df["second"]) == [0, 1]
+    assert (df["qp"] == 35).all() and (df["frames_inferred"] == 2).all()
+    assert (df["backward_passes"] == 0).all() and (df["feedback_bytes"] == 0).all()
+    assert df["accuracy"].between(0, 1).all()
+    assert (df["kbps"] == df["bytes"] * 8 / 1000).all()
+
+    write_run_outputs(df, tmp_path / "out", title="fixed")
+    back = pd.read_parquet(tmp_path / "out" / "run.parquet")
+    pd.testing.assert_frame_equal(back, df)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["seconds"] == 2 and summary["accuracy"] == pytest.approx(df["accuracy"].mean())
+    assert (tmp_path / "out" / "run.png").stat().st_size > 10_000
+    assert not list((tmp_path / "out").glob(".*.tmp"))
