@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from rich.progress import Progress
+from rich.table import Table
 
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
@@ -116,3 +117,21 @@ def write_profile_outputs(df: pd.DataFrame, out_dir: Path, title: str) -> pd.Dat
         df.to_parquet(tmp, index=False)
     plot_profile(summary, out_dir / "profile.png", title)
     return summary
+
+
+def pareto_table(summary: pd.DataFrame, title: str) -> Table:
+    """The Pareto-optimal configurations of :func:`summarize` as a printable table."""
+    table = Table(title=title)
+    for col in ("QP", "height", "fps", "accuracy", "kbit/s", "frames/s", "DNN s/s"):
+        table.add_column(col, justify="right")
+    for r in summary[summary["pareto"]].itertuples():
+        table.add_row(
+            str(r.qp),
+            str(r.height),
+            str(r.fps),
+            f"{r.accuracy:.3f}",
+            f"{r.kbps:.1f}",
+            f"{r.frames_inferred:.1f}",
+            f"{r.dnn_seconds:.3f}",
+        )
+    return table
