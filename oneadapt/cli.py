@@ -311,6 +311,7 @@ def demo(
     seconds: Annotated[int, typer.Option(min=5, help="Length of the generated scene.")] = 60,
     seed: Annotated[int, typer.Option(help="Scene seed (the model never saw 7).")] = 7,
     lam: Annotated[float, typer.Option("--lambda", min=0.0, help="Resource weight.")] = 0.3,
+    height: Annotated[int, typer.Option(min=64, max=2160, help="Scene height (16:9).")] = 720,
 ) -> None:
     """The main job on the embedded default: no downloads, no data needed.
 
@@ -320,7 +321,7 @@ def demo(
     """
     from oneadapt.demo import run_demo
 
-    folder = run_demo(out, seconds=seconds, seed=seed, lam=lam, console=console)
+    folder = run_demo(out, seconds=seconds, seed=seed, lam=lam, height=height, console=console)
     console.print(f"[bold]results in {folder.resolve()}[/]")
 
 

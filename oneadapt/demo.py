@@ -15,7 +15,7 @@ from rich.console import Console
 from oneadapt.evaluate.bench import bench
 from oneadapt.evaluate.profile import pareto_table, profile, write_profile_outputs
 from oneadapt.inference_cache import Detector, InferenceCache
-from oneadapt.knobs import ConfigSpace
+from oneadapt.knobs import ConfigSpace, even, resolution_ladder
 from oneadapt.media.scene import SceneSource
 from oneadapt.models.builtin import load_builtin
 from oneadapt.storage import prepare_output_dir
@@ -24,7 +24,7 @@ from oneadapt.tasks.detection import DetectionTask
 DEMO_SEED = 7
 """A scene seed the built-in model was not trained on."""
 DEMO_QPS = (24, 32, 40, 48)
-DEMO_HEIGHTS = (720, 540, 360, 180)
+DEMO_SCALES = (1.0, 0.75, 0.5, 0.25)
 DEMO_FPS = (10, 5, 2)
 PROFILE_SECONDS = 10
 
@@ -34,16 +34,18 @@ def run_demo(
     seconds: int = 60,
     seed: int = DEMO_SEED,
     lam: float = 0.3,
+    height: int = 720,
     console: Console | None = None,
 ) -> Path:
     """Profile the demo grid on the scene's first seconds, then bench oneadapt against
     best-fixed over the whole scene; returns the results folder."""
     console = console or Console(stderr=True)
     out = prepare_output_dir(out)
-    scene = SceneSource(seed=seed, seconds=seconds)
+    scene = SceneSource(seed=seed, seconds=seconds, width=even(height * 16 / 9), height=height)
+    heights = resolution_ladder(scene.height, DEMO_SCALES)
     model = load_builtin()
     task = DetectionTask.for_model(model.class_names)
-    space = ConfigSpace.default(scene.height, scene.fps, DEMO_QPS, DEMO_HEIGHTS, DEMO_FPS)
+    space = ConfigSpace.default(scene.height, scene.fps, DEMO_QPS, heights, DEMO_FPS)
 
     profile_seconds = min(PROFILE_SECONDS, seconds)
     console.rule(
@@ -64,8 +66,8 @@ def run_demo(
         out / "bench",
         seconds=seconds,
         qps=DEMO_QPS,
-        heights=DEMO_HEIGHTS,
+        heights=heights,
         fps=DEMO_FPS,
     )
-    console.print((out / "bench" / "report.md").read_text())
+    Console().print((out / "bench" / "report.md").read_text())
     return out
