@@ -67,7 +67,7 @@ def test_feedback_map_round_trips_and_stays_under_2kb_at_720p(setup) -> None:
     segment = next(source.segments(1))
     # Upscale the real frames to 1280x720: the size the 2 KB budget is set for.
     segment.frames = np.repeat(np.repeat(segment.frames, 3, axis=1), 4, axis=2)[:, :720, :1280]
-    encoded = encode(segment, Configuration(25, 720, 5))
+    encoded = encode(segment, Configuration(25, 720, 1))
     grad_map = DNNGradServer(model, task).feedback(7, encoded)
     wire = grad_map.to_bytes()
     back = FeedbackMap.from_bytes(wire)
@@ -91,7 +91,8 @@ def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:
     )
     write_gradcheck_outputs(result, tmp_path)
     saved = json.loads((tmp_path / "gradcheck.json").read_text())
-    for key in ("mean_cosine", "pearson", "per_knob", "records", "fitted_w_acc", "points"):
+    for key in ("mean_cosine", "pearson", "per_knob", "records", "points"):
         assert key in saved
+    assert "fitted_w_acc" in saved["per_knob"]["qp"]
     assert {r["knob"] for r in saved["records"]} == {"qp", "height", "fps"}
     assert (tmp_path / "gradcheck.png").stat().st_size > 0

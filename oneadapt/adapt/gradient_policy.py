@@ -17,6 +17,7 @@ gradient scale and of how many objects a clip holds, so a single constant ``w_ac
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,8 @@ from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import EncodedSegment, encode
 from oneadapt.media.sources import Segment
 
-DEFAULT_W_ACC = 0.02
-"""Accuracy (F1) lost per pixel level of DNNGrad-weighted mean absolute distortion."""
+DEFAULT_W_ACC: dict[str, float] = {"qp": 0.05, "height": 0.05, "fps": 0.05}
+"""Per knob: accuracy (F1) lost per pixel level of DNNGrad-weighted mean absolute distortion."""
 
 
 def block_distortion(decoded: np.ndarray, raw: np.ndarray, block: int) -> np.ndarray:
@@ -149,15 +150,20 @@ class GradientPolicy(Policy):
         lam: float,
         lr: float = 0.2,
         betas: tuple[float, float] = (0.5, 0.5),
-        w_acc: float = DEFAULT_W_ACC,
+        w_acc: Mapping[str, float] = DEFAULT_W_ACC,
         gpu_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        if lam < 0 or lr <= 0 or w_acc <= 0 or gpu_weight < 0:
+        if (
+            lam < 0
+            or lr <= 0
+            or gpu_weight < 0
+            or any(w_acc.get(k.name, 0) <= 0 for k in context.space.knobs)
+        ):
             raise OneAdaptError(
                 f"invalid gradient-policy settings (lambda {lam}, lr {lr}, w_acc {w_acc}, "
                 f"gpu_weight {gpu_weight}).",
-                "Use lambda >= 0, lr > 0, w_acc > 0 and gpu_weight >= 0.",
+                "Use lambda >= 0, lr > 0, gpu_weight >= 0 and w_acc > 0 for every knob.",
             )
         self.space = context.space
         self.lam, self.w_acc, self.gpu_weight = lam, w_acc, gpu_weight
@@ -184,7 +190,7 @@ class GradientPolicy(Policy):
         """d(accuracy - lambda * resource)/dx by a finite difference over one list step."""
         knob = self.space.knob(probe.knob)
         dx = knob.position(probe.neighbour) - knob.position(probe.value)
-        d_objective = probe.accuracy_change(self.w_acc) - self.lam * (
+        d_objective = probe.accuracy_change(self.w_acc[probe.knob]) - self.lam * (
             self.resource(probe.neighbour_bytes, probe.neighbour_frames)
             - self.resource(probe.bytes, probe.frames)
         )

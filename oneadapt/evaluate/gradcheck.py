@@ -4,14 +4,14 @@ actually encoding and inferring that neighbouring configuration.
 
 This runs at several operating points (not only the reference), because the policy spends
 most of its time away from the reference. Cosine and Pearson are invariant to the
-accuracy scale ``w_acc``; the least-squares slope of measured change on weighted
-distortion change is what calibrates ``w_acc`` (through the origin).
+accuracy scale; the per-knob least-squares slope of measured change on weighted distortion
+change (``fitted_w_acc``) is what calibrates ``w_acc``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,13 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def summarize(records: list[dict], w_acc: float) -> dict:
+def _slope(delta_d: np.ndarray, measured: np.ndarray) -> float | None:
+    """w_acc that best maps distortion change to measured accuracy change: least squares of
+    ``measured = -w_acc * delta_d`` through the origin."""
+    return float(-(delta_d @ measured) / (delta_d @ delta_d)) if delta_d.any() else None
+
+
+def summarize(records: list[dict], w_acc: Mapping[str, float]) -> dict:
     """Agreement figures over gradcheck records (one per second, operating point and knob)."""
     est = np.array([r["estimated"] for r in records], float)
     meas = np.array([r["measured"] for r in records], float)
@@ -61,8 +67,6 @@ def summarize(records: list[dict], w_acc: float) -> dict:
         c = _cosine(est[idx], meas[idx])
         if c is not None:
             cosines.append(c)
-    # Slope of measured accuracy change on -delta D, least squares through the origin.
-    fitted = float(-(delta_d @ meas) / (delta_d @ delta_d)) if delta_d.any() else None
     per_knob = {}
     for knob in sorted({r["knob"] for r in records}):
         sel = [i for i, r in enumerate(records) if r["knob"] == knob]
@@ -72,6 +76,7 @@ def summarize(records: list[dict], w_acc: float) -> dict:
             "mean_estimated": float(est[sel].mean()),
             "mean_measured": float(meas[sel].mean()),
             "sign_agreement": float(np.mean(np.sign(est[sel]) == np.sign(meas[sel]))),
+            "fitted_w_acc": _slope(delta_d[sel], meas[sel]),
         }
     return {
         "mean_cosine": float(np.mean(cosines)) if cosines else None,
@@ -79,8 +84,7 @@ def summarize(records: list[dict], w_acc: float) -> dict:
         "seconds_total": len(groups),
         "pearson": _pearson(est, meas),
         "pairs": len(records),
-        "w_acc": w_acc,
-        "fitted_w_acc": fitted,
+        "w_acc": dict(w_acc),
         "per_knob": per_knob,
     }
 
@@ -93,7 +97,7 @@ def gradcheck(
     configs: Sequence[Configuration] | None = None,
     seconds: int | None = None,
     settings: DNNGradSettings | None = None,
-    w_acc: float = DEFAULT_W_ACC,
+    w_acc: Mapping[str, float] = DEFAULT_W_ACC,
     progress: bool = True,
 ) -> dict:
     """Estimated vs measured accuracy change of one step along each knob, at each operating
@@ -128,8 +132,9 @@ def gradcheck(
                             "value": probe.value,
                             "neighbour": probe.neighbour,
                             "cheaper": probe.cheaper,
+                            "distortion": probe.distortion,
                             "distortion_change": probe.neighbour_distortion - probe.distortion,
-                            "estimated": probe.accuracy_change(w_acc),
+                            "estimated": probe.accuracy_change(w_acc[probe.knob]),
                             "measured": there.accuracy - here.accuracy,
                             "accuracy": here.accuracy,
                         }

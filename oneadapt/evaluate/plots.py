@@ -28,6 +28,7 @@ def plot_run(df: pd.DataFrame, path: Path, title: str = "") -> None:
     t = df["second"]
     for ax, knob in zip(axes[:3], ("qp", "height", "fps"), strict=True):
         ax.step(t, df[knob], where="post", color="tab:blue")
+        ax.set_yticks(sorted(df[knob].unique()))
         ax.set_ylabel(KNOB_LABELS[knob])
         ax.grid(alpha=0.3)
     axes[0].invert_yaxis()  # up = more expensive on every knob panel
