@@ -32,7 +32,6 @@ from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.knobs import ConfigSpace
-from oneadapt.media.scene import scene_from_spec
 from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model, to_tensor
 from oneadapt.models.registry import load_model
@@ -46,9 +45,7 @@ def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
     """A source from a path, URL or ``scene[:SEED]`` spec (a :class:`Source` passes through)."""
     if isinstance(spec, Source):
         return spec
-    if spec == "scene" or spec.startswith("scene:"):
-        return scene_from_spec(spec, fps=fps, seconds=seconds or 60)
-    return open_source(spec, fps=fps)
+    return open_source(spec, fps=fps, scene_seconds=seconds or 60)
 
 
 def backward_frame_ratio(model: Model, task: DetectionTask, frame: np.ndarray) -> float:

@@ -29,14 +29,13 @@ def plot_tradeoff(curves: pd.DataFrame, x: str, xlabel: str, path: Path, title: 
     ax = fig.subplots()
     for policy, group in curves.groupby("policy", sort=True):
         g = group.sort_values(x)
-        ax.plot(g[x], g["accuracy"], "-o", ms=4, lw=1.3, label=policy)
-        for lam, cost, acc in zip(g["lambda"], g[x], g["accuracy"], strict=True):
+        label = f"{policy} (upper bound)" if policy == "oracle" else policy
+        ax.plot(g[x], g["accuracy"], "-o", ms=4, lw=1.3, label=label)
+        # One label per distinct point: lambdas that led to the same point share it.
+        for (cost, acc), same in g.groupby([x, "accuracy"], sort=False):
+            lams = ",".join(f"{lam:g}" for lam in same["lambda"])
             ax.annotate(
-                f"λ={lam:g}",
-                (cost, acc),
-                fontsize=6,
-                xytext=(3, 3),
-                textcoords="offset points",
+                f"λ={lams}", (cost, acc), fontsize=6, xytext=(3, 3), textcoords="offset points"
             )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (F1 vs reference, mean per second)")
