@@ -41,6 +41,8 @@ class DNNGradSettings:
     frames: int = 1
     """Decoded frames back-propagated per segment: the last sent one, or that many evenly
     spaced sent frames ending with it."""
+    max_bytes: int = 2048
+    """Budget for one feedback message; coarser levels are used when a map would exceed it."""
 
     def __post_init__(self) -> None:
         if self.block < 1 or self.kernel < 1 or self.kernel % 2 == 0 or self.frames < 1:
@@ -96,14 +98,28 @@ class FeedbackMap:
 
     @classmethod
     def quantize(
-        cls, second: int, block: int, frame_size: tuple[int, int], values: np.ndarray
+        cls,
+        second: int,
+        block: int,
+        frame_size: tuple[int, int],
+        values: np.ndarray,
+        max_bytes: int | None = None,
     ) -> FeedbackMap:
+        """8-bit levels of ``values`` (0 = 0, 255 = max). If the message would exceed
+        ``max_bytes``, levels are rounded to multiples of 2, 4, ... (fewer distinct levels
+        compress better) until it fits or only 2 levels remain."""
         peak = float(values.max(initial=0.0))
         scale = peak if peak > 0 and np.isfinite(peak) else 0.0
-        levels = np.zeros(values.shape, np.uint8)
+        exact = np.zeros(values.shape)
         if scale > 0:
-            levels = np.clip(np.rint(values / scale * 255.0), 0, 255).astype(np.uint8)
-        return cls(second, block, frame_size[0], frame_size[1], scale, levels)
+            exact = np.clip(values / scale * 255.0, 0, 255)
+        step = 1
+        while True:
+            levels = np.clip(np.rint(exact / step) * step, 0, 255).astype(np.uint8)
+            message = cls(second, block, frame_size[0], frame_size[1], scale, levels)
+            if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
+                return message
+            step *= 2
 
     def weights(self) -> np.ndarray:
         """Dequantized per-block gradient magnitudes, float32."""
@@ -184,4 +200,6 @@ class DNNGradServer:
         self._previous = values
         self.last_passes = len(frames)
         self.last_seconds = time.perf_counter() - start
-        return FeedbackMap.quantize(second, s.block, encoded.decoded.shape[1:3], values)
+        return FeedbackMap.quantize(
+            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes
+        )
