@@ -1,30 +1,28 @@
 """Figures for a policy run (knobs, accuracy and bandwidth over time) and for gradcheck
-(estimated vs measured accuracy change). Rendered headless with matplotlib's Agg backend."""
+(estimated vs measured accuracy change). Drawn with matplotlib's object API: no pyplot
+state and no display needed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from oneadapt.storage import atomic_path  # noqa: E402
+from oneadapt.storage import atomic_path
 
 KNOB_LABELS = {"qp": "QP (lower = better)", "height": "height (px)", "fps": "frames/s"}
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
 
 
 def plot_run(df: pd.DataFrame, path: Path, title: str = "") -> None:
     """Stacked panels over time: each knob's value, accuracy, and bandwidth."""
-    fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
+    fig = Figure(figsize=(10, 11))
+    axes = fig.subplots(5, 1, sharex=True)
     t = df["second"]
     for ax, knob in zip(axes[:3], ("qp", "height", "fps"), strict=True):
         ax.step(t, df[knob], where="post", color="tab:blue")
@@ -55,7 +53,8 @@ def plot_run(df: pd.DataFrame, path: Path, title: str = "") -> None:
 
 def plot_gradcheck(result: dict, path: Path) -> None:
     """Scatter of estimated vs measured accuracy change, one colour per knob."""
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
     records = result["records"]
     for knob in sorted({r["knob"] for r in records}):
         sel = [r for r in records if r["knob"] == knob]
