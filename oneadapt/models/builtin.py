@@ -1,0 +1,158 @@
+"""The built-in detector: a small CenterNet-style network trained on the procedural scene.
+
+It ships with the package (``weights/builtin.pt``, a plain state_dict) so the main job
+runs with no download. Frames are resized to 640 pixels wide, a strided conv backbone
+with a light feature pyramid predicts, at stride 4, a per-class centre heatmap, the box
+size (log, in cells) and the sub-cell centre offset. Scores are heatmap peak values, so
+they keep gradients with respect to the input pixels (what DNNGrad back-propagates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from oneadapt.errors import OneAdaptError
+from oneadapt.media.scene import SCENE_CLASSES
+from oneadapt.models.base import Model
+from oneadapt.tasks.detection import Detections, nms
+
+WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "builtin.pt"
+INPUT_WIDTH = 640
+STRIDE = 4
+TOP_K = 100
+MIN_SCORE = 0.01
+NMS_IOU = 0.7
+
+
+def _cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class CenterNet(nn.Module):
+    """Backbone to stride 32, top-down fusion back to stride 4, three 1x1 heads."""
+
+    def __init__(self, num_classes: int = len(SCENE_CLASSES)) -> None:
+        super().__init__()
+        self.s4 = nn.Sequential(_cbr(3, 16, 2), _cbr(16, 24, 2), _cbr(24, 24))
+        self.s8 = nn.Sequential(_cbr(24, 48, 2), _cbr(48, 48), _cbr(48, 48))
+        self.s16 = nn.Sequential(_cbr(48, 96, 2), _cbr(96, 96), _cbr(96, 96))
+        self.s32 = nn.Sequential(_cbr(96, 128, 2), _cbr(128, 128))
+        self.lat16 = nn.Conv2d(128, 96, 1)
+        self.fuse16 = _cbr(96, 96)
+        self.lat8 = nn.Conv2d(96, 48, 1)
+        self.fuse8 = _cbr(48, 48)
+        self.lat4 = nn.Conv2d(48, 24, 1)
+        self.fuse4 = nn.Sequential(_cbr(24, 32), _cbr(32, 32))
+        self.heat = nn.Conv2d(32, num_classes, 1)
+        self.size = nn.Conv2d(32, 2, 1)
+        self.offset = nn.Conv2d(32, 2, 1)
+        nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1: stable focal-loss start
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x`` normalized [N, 3, H, W] -> heat logits, log size (cells), offset (cells)."""
+        c4 = self.s4(x)
+        c8 = self.s8(c4)
+        c16 = self.s16(c8)
+        c32 = self.s32(c16)
+        p16 = self.fuse16(c16 + F.interpolate(self.lat16(c32), size=c16.shape[-2:]))
+        p8 = self.fuse8(c8 + F.interpolate(self.lat8(p16), size=c8.shape[-2:]))
+        p4 = self.fuse4(c4 + F.interpolate(self.lat4(p8), size=c4.shape[-2:]))
+        return self.heat(p4), self.size(p4), self.offset(p4)
+
+
+def input_size(width: int, height: int) -> tuple[int, int]:
+    """Network input (width, height): 640 wide, aspect kept."""
+    return INPUT_WIDTH, max(32, round(height * INPUT_WIDTH / width))
+
+
+def prepare(frames: torch.Tensor) -> torch.Tensor:
+    """Float RGB 0..255 [N, 3, H, W] -> resized, normalized network input (differentiable)."""
+    w, h = input_size(frames.shape[-1], frames.shape[-2])
+    if (frames.shape[-1], frames.shape[-2]) != (w, h):
+        frames = F.interpolate(frames, size=(h, w), mode="bilinear", antialias=True)
+    return frames / 255.0 - 0.5
+
+
+def decode(
+    heat_logits: torch.Tensor, log_size: torch.Tensor, offset: torch.Tensor, scale: float
+) -> list[Detections]:
+    """Heatmap peaks (3x3 max-pool), top-K, boxes scaled by ``scale`` to frame pixels."""
+    heat = torch.sigmoid(heat_logits)
+    n, c, h, w = heat.shape
+    peaks = heat.detach() == F.max_pool2d(heat.detach(), 3, 1, 1)
+    flat = (heat * peaks).reshape(n, -1)
+    k = min(TOP_K, flat.shape[1])
+    out: list[Detections] = []
+    for i in range(n):
+        _, idx = torch.topk(flat[i].detach(), k)
+        scores = flat[i][idx]
+        keep = scores.detach() >= MIN_SCORE
+        idx, scores = idx[keep], scores[keep]
+        cls, cell = idx // (h * w), idx % (h * w)
+        ys, xs = (cell // w).float(), (cell % w).float()
+        off = offset[i].reshape(2, -1)[:, cell]
+        size = log_size[i].reshape(2, -1)[:, cell].clamp(max=8.0).exp()
+        cx, cy = xs + off[0], ys + off[1]
+        boxes = torch.stack(
+            [cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1
+        )
+        boxes = boxes * (STRIDE * scale)
+        kept = nms(boxes, scores, cls, NMS_IOU)
+        out.append(Detections(boxes[kept], scores[kept], cls[kept]))
+    return out
+
+
+class BuiltinModel(Model):
+    """The committed CenterNet weights behind the :class:`Model` interface."""
+
+    class_names = SCENE_CLASSES
+
+    def __init__(self, net: CenterNet, weights_id: str) -> None:
+        self.net = net.eval()
+        self.id = f"builtin-{weights_id}"
+
+    def forward(self, frames: torch.Tensor) -> list[Detections]:
+        """Boxes in the frames' pixels; scores carry gradients w.r.t. ``frames``."""
+        x = prepare(frames)
+        heat, size, offset = self.net(x)
+        scale = frames.shape[-1] / x.shape[-1]
+        dets = decode(heat, size, offset, scale)
+        width, height = frames.shape[-1], frames.shape[-2]
+        for d in dets:
+            d.boxes = torch.stack(
+                [
+                    d.boxes[:, 0].clamp(0, width),
+                    d.boxes[:, 1].clamp(0, height),
+                    d.boxes[:, 2].clamp(0, width),
+                    d.boxes[:, 3].clamp(0, height),
+                ],
+                1,
+            )
+        return dets
+
+
+def load_builtin(path: Path | None = None) -> BuiltinModel:
+    """The built-in detector from its committed weights (no download)."""
+    path = Path(path) if path is not None else WEIGHTS_PATH
+    fix = "Reinstall oneadapt, or recreate the weights with `oneadapt train-builtin`."
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise OneAdaptError(
+            f"built-in model weights {path} cannot be read ({exc.strerror or exc}).", fix
+        ) from None
+    net = CenterNet()
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except Exception as exc:  # any unpickling/shape error means the file is unusable
+        raise OneAdaptError(f"built-in model weights {path} are corrupt ({exc}).", fix) from None
+    return BuiltinModel(net, hashlib.sha256(data).hexdigest()[:12])
