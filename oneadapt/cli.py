@@ -308,10 +308,10 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")] = Path(
         "oneadapt-demo"
     ),
-    seconds: Annotated[int, typer.Option(min=5, help="Length of the generated scene.")] = 60,
+    seconds: Annotated[int, typer.Option(min=2, help="Length of the generated scene.")] = 60,
     seed: Annotated[int, typer.Option(help="Scene seed (the model never saw 7).")] = 7,
     lam: Annotated[float, typer.Option("--lambda", min=0.0, help="Resource weight.")] = 0.3,
-    height: Annotated[int, typer.Option(min=64, max=2160, help="Scene height (16:9).")] = 720,
+    height: Annotated[int, typer.Option(min=64, max=2160, help="Scene height (16:9).")] = 540,
 ) -> None:
     """The main job on the embedded default: no downloads, no data needed.
 

@@ -23,10 +23,10 @@ from oneadapt.tasks.detection import DetectionTask
 
 DEMO_SEED = 7
 """A scene seed the built-in model was not trained on."""
-DEMO_QPS = (24, 32, 40, 48)
-DEMO_SCALES = (1.0, 0.75, 0.5, 0.25)
+DEMO_QPS = (24, 36, 48)
+DEMO_SCALES = (1.0, 0.5, 0.25)
 DEMO_FPS = (10, 5, 2)
-PROFILE_SECONDS = 10
+PROFILE_SECONDS = 5
 
 
 def run_demo(
@@ -34,7 +34,7 @@ def run_demo(
     seconds: int = 60,
     seed: int = DEMO_SEED,
     lam: float = 0.3,
-    height: int = 720,
+    height: int = 540,
     console: Console | None = None,
 ) -> Path:
     """Profile the demo grid on the scene's first seconds, then bench oneadapt against

@@ -12,8 +12,12 @@ from media_helpers import write_counter_video
 
 
 def oneadapt(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "oneadapt", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "oneadapt", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +43,9 @@ def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> Non
 
 def test_missing_video(tmp_path, onnx_model):
     out = tmp_path / "out"
-    assert_user_error(oneadapt("profile", tmp_path / "none.mp4", "-m", onnx_model, "-o", out),
-                      "does not exist")
+    assert_user_error(
+        oneadapt("profile", tmp_path / "none.mp4", "-m", onnx_model, "-o", out), "does not exist"
+    )
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -54,8 +59,10 @@ def test_bad_video_files(tmp_path, onnx_model, content, needle):
 
 
 def test_missing_model_file(tmp_path, video):
-    assert_user_error(oneadapt("profile", video, "-m", tmp_path / "m.onnx", "-o", tmp_path / "o"),
-                      "does not exist")
+    assert_user_error(
+        oneadapt("profile", video, "-m", tmp_path / "m.onnx", "-o", tmp_path / "o"),
+        "does not exist",
+    )
 
 
 def test_unknown_model_format(tmp_path, video):
@@ -67,23 +74,26 @@ def test_unknown_model_format(tmp_path, video):
 def test_corrupt_onnx(tmp_path, video):
     weights = tmp_path / "model.onnx"
     weights.write_bytes(b"\x08\x07garbage" * 100)
-    assert_user_error(oneadapt("profile", video, "-m", weights, "-o", tmp_path / "o"),
-                      str(weights))
+    assert_user_error(oneadapt("profile", video, "-m", weights, "-o", tmp_path / "o"), str(weights))
 
 
 def test_unsupported_onnx_model(tmp_path, video, shared_data):
     seg_model = shared_data / "models" / "deeplabv3_mnv2_voc_257.onnx"
-    assert_user_error(oneadapt("profile", video, "-m", seg_model, "-o", tmp_path / "o"),
-                      "not a supported detector")
+    assert_user_error(
+        oneadapt("profile", video, "-m", seg_model, "-o", tmp_path / "o"),
+        "not a supported detector",
+    )
 
 
 def test_unknown_model_name(tmp_path, video):
-    assert_user_error(oneadapt("profile", video, "-m", "no-such-model", "-o", tmp_path / "o"),
-                      "no-such-model")
+    assert_user_error(
+        oneadapt("profile", video, "-m", "no-such-model", "-o", tmp_path / "o"), "no-such-model"
+    )
 
 
-@pytest.mark.parametrize("knob", [("--qp", "20,99"), ("--fps", "10,30"), ("--res", "40,41"),
-                                  ("--qp", "twenty")])
+@pytest.mark.parametrize(
+    "knob", [("--qp", "20,99"), ("--fps", "10,30"), ("--res", "40,41"), ("--qp", "twenty")]
+)
 def test_invalid_knob_values(tmp_path, video, onnx_model, knob):
     out = tmp_path / "o"
     assert_user_error(oneadapt("profile", video, "-m", onnx_model, "-o", out, *knob), knob[0])
@@ -93,5 +103,6 @@ def test_invalid_knob_values(tmp_path, video, onnx_model, knob):
 def test_unwritable_output_dir(tmp_path, video, onnx_model):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")
-    assert_user_error(oneadapt("profile", video, "-m", onnx_model, "-o", blocker / "out"),
-                      "not writable")
+    assert_user_error(
+        oneadapt("profile", video, "-m", onnx_model, "-o", blocker / "out"), "not writable"
+    )
