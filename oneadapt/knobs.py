@@ -16,6 +16,8 @@ from oneadapt.errors import OneAdaptError
 DEFAULT_QPS: tuple[int, ...] = (20, 25, 30, 35, 40, 45, 50)
 DEFAULT_FPS: tuple[int, ...] = (10, 5, 3, 2, 1)
 RESOLUTION_SCALES: tuple[float, ...] = (1.0, 0.75, 0.5, 0.375, 0.25)
+MIN_HEIGHT = 16
+"""The smallest height a configuration may have (one macroblock row)."""
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 
 
@@ -89,7 +91,7 @@ def resolution_ladder(source_height: int, scales: Sequence[float] = RESOLUTION_S
     heights: list[int] = []
     for s in scales:
         h = even(source_height * s)
-        if h not in heights:
+        if h not in heights and (h >= MIN_HEIGHT or not heights):
             heights.append(h)
     return tuple(heights)
 
@@ -121,10 +123,10 @@ class ConfigSpace:
             if not 0 <= q <= 51:
                 raise OneAdaptError(f"QP {q} is outside H.264's range 0..51.", "Use --qp 0..51.")
         for h in heights:
-            if h < 16 or h > source_height or h % 2:
+            if h < MIN_HEIGHT or h > source_height or h % 2:
                 raise OneAdaptError(
                     f"height {h} is invalid for a {source_height}-pixel-high source.",
-                    f"Use --res with even heights between 16 and {source_height}.",
+                    f"Use --res with even heights between {MIN_HEIGHT} and {source_height}.",
                 )
         for f in fps_values:
             if not 1 <= f <= analysis_fps:
