@@ -299,7 +299,9 @@ def report(
     from oneadapt.evaluate.report import render_report
 
     path = render_report(directory)
-    Console().print(path.read_text())
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(path.read_text()))
     console.print(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markdown import Markdown
 
 from oneadapt.evaluate.bench import bench
 from oneadapt.evaluate.profile import pareto_table, profile, write_profile_outputs
@@ -69,5 +70,5 @@ def run_demo(
         heights=heights,
         fps=DEMO_FPS,
     )
-    Console().print((out / "bench" / "report.md").read_text())
+    Console().print(Markdown((out / "bench" / "report.md").read_text()))
     return out
