@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import FixedPolicy, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
@@ -29,39 +30,7 @@ from oneadapt.knobs import ConfigSpace, Configuration, Knob
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
-DEFAULT_GPU_WEIGHT = 1.0
-"""Weight of the GPU term in :func:`resource` (same default as the gradient policy)."""
-
 POLICY_NAMES = ("oneadapt", "fixed:QP/HEIGHT/FPS", "best-fixed", "awstream", "chameleon", "oracle")
-
-
-def resource(
-    num_bytes: float,
-    frames: float,
-    reference_bytes: float,
-    reference_frames: float,
-    gpu_weight: float = DEFAULT_GPU_WEIGHT,
-) -> float:
-    """Cost as a fraction of the reference configuration's: bandwidth plus weighted GPU frames
-    (scalars or arrays)."""
-    return num_bytes / np.maximum(reference_bytes, 1) + gpu_weight * frames / np.maximum(
-        reference_frames, 1
-    )
-
-
-def objective(
-    accuracy: float,
-    num_bytes: float,
-    frames: float,
-    reference_bytes: float,
-    reference_frames: float,
-    lam: float,
-    gpu_weight: float = DEFAULT_GPU_WEIGHT,
-) -> float:
-    """What every policy maximises: ``accuracy - lam * resource``."""
-    return accuracy - lam * resource(
-        num_bytes, frames, reference_bytes, reference_frames, gpu_weight
-    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oneadapt.adapt.gradients import FeedbackMap, block_mean
+from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob
@@ -158,7 +159,7 @@ class GradientPolicy(Policy):
         lr: float = 0.2,
         betas: tuple[float, float] = (0.5, 0.5),
         w_acc: Mapping[str, float] = DEFAULT_W_ACC,
-        gpu_weight: float = 1.0,
+        gpu_weight: float = DEFAULT_GPU_WEIGHT,
     ) -> None:
         super().__init__()
         if (
@@ -189,8 +190,8 @@ class GradientPolicy(Policy):
 
     def resource(self, num_bytes: int, frames: int) -> float:
         assert self.reference_bytes is not None
-        return num_bytes / self.reference_bytes + self.gpu_weight * frames / (
-            self.space.reference.fps
+        return resource(
+            num_bytes, frames, self.reference_bytes, self.space.reference.fps, self.gpu_weight
         )
 
     def gradient(self, probe: InputGrad) -> float:

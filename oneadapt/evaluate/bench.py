@@ -24,8 +24,9 @@ import pandas as pd
 import torch
 from rich.console import Console
 
-from oneadapt.adapt.baselines import DEFAULT_GPU_WEIGHT, Profiler, make_policy, objective
+from oneadapt.adapt.baselines import Profiler, make_policy
 from oneadapt.adapt.gradients import pixel_grad
+from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.profile import pareto_mask
 from oneadapt.evaluate.report import mean_curves, render_report
