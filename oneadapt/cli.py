@@ -332,7 +332,7 @@ def train_builtin(
     out: Annotated[Path | None, typer.Option(help="Where to write the weights.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Train the built-in detector on the procedural scene (reproducible, < 30 min on 2 cores).
+    """Train the built-in detector on the procedural scene (fixed seed, fixed step count).
 
     Overwrites the packaged weights unless --out is given.
     """

@@ -36,9 +36,6 @@ class Configuration:
     def label(self) -> str:
         return f"qp{self.qp}/{self.height}p/{self.fps}fps"
 
-    def as_dict(self) -> dict[str, int | str]:
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
 class Knob:
