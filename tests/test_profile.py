@@ -100,3 +100,14 @@ def test_detector_counts_cache_hits(tmp_path, shared_data, frames):
     b = det.detect(seg.frames[:frames])
     assert a.cached == 0 and b.cached == frames
     assert [len(d) for d in a.detections] == [len(d) for d in b.detections]
+
+
+def test_atomic_writes_leave_no_temporary_and_normal_permissions(tmp_path):
+    from oneadapt.storage import atomic_path, atomic_write_text
+
+    atomic_write_text(tmp_path / "a.json", "{}")
+    assert (tmp_path / "a.json").stat().st_mode & 0o644 == 0o644
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "b.json") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
