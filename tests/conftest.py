@@ -27,3 +27,19 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """Every test session gets its own inference cache, so no result leaks in from outside."""
     if "ONEADAPT_CACHE" not in os.environ:
         monkeypatch.setenv("ONEADAPT_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def yolox_highway(shared_data: Path):
+    """YOLOX (no cache) and the motorway clip (320x240) at 5 fps with its default knob space:
+    (detector, task, source, space)."""
+    from oneadapt.inference_cache import Detector
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.media.sources import VideoSource
+    from oneadapt.models.registry import load_model
+    from oneadapt.tasks.detection import DetectionTask
+
+    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
+    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    space = ConfigSpace.default(source.height, analysis_fps=source.fps)
+    return Detector(model), DetectionTask.for_model(model.class_names), source, space

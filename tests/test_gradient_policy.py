@@ -3,38 +3,20 @@ the expensive end, a huge lambda walks every knob to cheaper values."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from oneadapt.adapt.gradient_policy import GradientPolicy
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
-from oneadapt.inference_cache import Detector
-from oneadapt.knobs import ConfigSpace
-from oneadapt.media.sources import VideoSource
-from oneadapt.models.registry import load_model
-from oneadapt.tasks.detection import DetectionTask
 
 
-@pytest.fixture(scope="module")
-def setup(shared_data: Path):
-    """YOLOX and the motorway clip (320x240) at 5 fps with its default knob space."""
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
-    space = ConfigSpace.default(source.height, analysis_fps=source.fps)
-    return Detector(model), DetectionTask.for_model(model.class_names), source, space
-
-
-def _run(setup, lam: float, seconds: int):
-    detector, task, source, space = setup
+def _run(yolox_highway, lam: float, seconds: int):
+    detector, task, source, space = yolox_highway
     policy = GradientPolicy(PolicyContext(space, detector, task), lam=lam)
     df = run_policy(source, policy, detector, task, space, seconds=seconds, progress=False)
     return df, policy, space
 
 
-def test_lambda_zero_stays_at_the_expensive_end(setup) -> None:
-    df, policy, space = _run(setup, 0.0, 3)
+def test_lambda_zero_stays_at_the_expensive_end(yolox_highway) -> None:
+    df, policy, space = _run(yolox_highway, 0.0, 3)
     assert policy.current() == space.reference
     assert (df["qp"] == space.qp.values[0]).all()
     assert (df["height"] == space.height.values[0]).all()
@@ -45,8 +27,8 @@ def test_lambda_zero_stays_at_the_expensive_end(setup) -> None:
     assert (df["feedback_bytes"].between(1, 2048)).all()
 
 
-def test_huge_lambda_moves_every_knob_to_cheaper_values(setup) -> None:
-    df, policy, space = _run(setup, 100.0, 4)
+def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
+    df, policy, space = _run(yolox_highway, 100.0, 4)
     last = policy.current()
     for knob in space.knobs:
         assert knob.index(getattr(last, knob.name)) >= 2, knob.name

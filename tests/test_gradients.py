@@ -19,17 +19,13 @@ from oneadapt.evaluate.gradcheck import gradcheck, write_gradcheck_outputs
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.codec import encode
-from oneadapt.media.sources import VideoSource
-from oneadapt.models.registry import load_model
-from oneadapt.tasks.detection import DetectionTask
 
 
 @pytest.fixture(scope="module")
-def setup(shared_data: Path):
-    """YOLOX, its task, and the first second of the motorway clip (320x240) at 5 fps."""
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
-    return model, DetectionTask.for_model(model.class_names), source
+def setup(yolox_highway):
+    """YOLOX, its task, and the motorway clip (320x240) at 5 fps."""
+    detector, task, source, _ = yolox_highway
+    return detector.model, task, source
 
 
 def test_block_mean_and_smoothing_keep_edge_tiles_exact() -> None:

@@ -10,23 +10,11 @@ import pytest
 
 from oneadapt.adapt.policy import FixedPolicy
 from oneadapt.evaluate.run import COLUMNS, run_policy, write_run_outputs
-from oneadapt.inference_cache import Detector
-from oneadapt.knobs import ConfigSpace, Configuration
-from oneadapt.media.sources import VideoSource
-from oneadapt.models.registry import load_model
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.knobs import Configuration
 
 
-@pytest.fixture(scope="module")
-def setup(shared_data: Path):
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
-    space = ConfigSpace.default(source.height, analysis_fps=source.fps)
-    return Detector(model), DetectionTask.for_model(model.class_names), source, space
-
-
-def test_fixed_policy_run_writes_parquet_plot_and_summary(setup, tmp_path: Path) -> None:
-    detector, task, source, space = setup
+def test_fixed_policy_run_writes_parquet_plot_and_summary(yolox_highway, tmp_path: Path) -> None:
+    detector, task, source, space = yolox_highway
     config = Configuration(35, 120, 2)
     df = run_policy(source, FixedPolicy(config), detector, task, space, seconds=2, progress=False)
     required = {
