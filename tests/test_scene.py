@@ -55,10 +55,23 @@ def test_regimes_tile_the_video_in_10_to_30_second_pieces() -> None:
     for seed in range(5):
         regimes = SceneSource(seed=seed, seconds=300).regimes
         assert regimes[0][0] == 0 and regimes[-1][1] == 300
+        assert regimes[0][2] != "empty"
         for (_, e0, _), (s1, _, _) in zip(regimes, regimes[1:], strict=False):
             assert e0 == s1
-        assert all(10 <= end - start <= 30 for start, end, _ in regimes)
+        assert all(10 <= end - start <= 30 for start, end, _ in regimes[:-1])
+        assert 1 <= regimes[-1][1] - regimes[-1][0] <= 30
         assert all(a[2] != b[2] for a, b in zip(regimes, regimes[1:], strict=False))
+
+
+def test_a_shorter_scene_is_the_start_of_a_longer_one() -> None:
+    short = SceneSource(seed=11, seconds=25, width=320, height=180)
+    long = SceneSource(seed=11, seconds=90, width=320, height=180)
+    assert [r[2] for r in short.regimes] == [r[2] for r in long.regimes[: len(short.regimes)]]
+    assert [r[0] for r in short.regimes] == [r[0] for r in long.regimes[: len(short.regimes)]]
+    for k in (0, 123, 249):
+        (fa, ga), (fb, gb) = short.frame(k), long.frame(k)
+        assert np.array_equal(fa, fb)
+        assert np.array_equal(ga.to_array(), gb.to_array())
 
 
 def test_scene_classes_are_what_the_detection_task_wants() -> None:

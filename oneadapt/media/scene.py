@@ -128,19 +128,19 @@ class SceneSource(Source):
 
     # ------------------------------------------------------------------ regimes
     def _draw_regimes(self, rng: np.random.Generator) -> list[Regime]:
-        """Durations of 10 to 30 s that tile the video exactly (a short video is one regime)."""
+        """Regimes of 10 to 30 s drawn along an endless timeline and cut at the video's end.
+
+        The draw does not depend on ``seconds``, so a shorter scene of a seed is exactly
+        the start of a longer one (only the last regime may be cut short).
+        """
         regimes: list[Regime] = []
         start, previous = 0, ""
         while start < self.seconds:
-            remaining = self.seconds - start
-            if remaining <= 30:
-                length = remaining
-            else:
-                length = int(rng.integers(10, min(30, remaining - 10) + 1))
+            length = int(rng.integers(10, 31))
             first = not regimes
             choices = [n for n in REGIME_NAMES if n != previous and not (first and n == "empty")]
             name = str(rng.choice(choices))
-            regimes.append(Regime(start, start + length, name))
+            regimes.append(Regime(start, min(start + length, self.seconds), name))
             start, previous = start + length, name
         return regimes
 
