@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +76,27 @@ class Detector:
         self.model = model
         self.cache = cache
 
-    def detect(self, frames: np.ndarray) -> InferenceResult:
-        """Detections for uint8 RGB frames [N, H, W, 3], inferring only uncached ones."""
+    def detect(
+        self, frames: np.ndarray, known: Mapping[int, tuple[Detections, float]] | None = None
+    ) -> InferenceResult:
+        """Detections for uint8 RGB frames [N, H, W, 3], inferring only uncached ones.
+
+        ``known`` maps frame positions to detections (and their seconds) the server already
+        has from another pass over the same frame (DNNGrad's forward); they are used, and
+        cached, instead of inferring the frame again.
+        """
         keys = [frame_key(f, self.model.id) for f in frames] if self.cache else []
         out: list[Detections | None] = [None] * len(frames)
         seconds = 0.0
         cached = 0
+        for i, (dets, elapsed) in (known or {}).items():
+            out[i] = dets
+            seconds += elapsed
+            if self.cache:
+                self.cache.put(keys[i], dets, elapsed)
         for i, key in enumerate(keys):
+            if out[i] is not None:
+                continue
             hit = self.cache.get(key)
             if hit is not None:
                 out[i], s = hit

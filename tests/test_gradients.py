@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from oneadapt.adapt.gradients import (
     DNNGradServer,
@@ -45,7 +46,14 @@ def test_dnn_grad_is_finite_and_concentrated_on_detected_objects(setup) -> None:
     weights = grad_map.weights()
     assert grad_map.levels.shape == (15, 20)
     assert np.isfinite(weights).all() and weights.max() > 0
-    assert server.last_passes == 1 and server.last_seconds > 0
+    assert server.last_passes == 1 and server.last_backward_seconds > 0
+    # The forward pass is the server's inference of the back-propagated (last) frame.
+    (last,) = server.last_inferred
+    inferred, seconds = server.last_inferred[last]
+    assert last == len(encoded.decoded) - 1 and seconds > 0
+    fast = model.infer(encoded.decoded[last : last + 1])[0]
+    torch.testing.assert_close(inferred.boxes, fast.boxes, atol=1e-2, rtol=1e-4)
+    torch.testing.assert_close(inferred.scores, fast.scores, atol=1e-4, rtol=1e-4)
 
     # The proxy's gradient peaks on borderline detections, so compare against every
     # candidate of a class of interest the model returns, confident or not.

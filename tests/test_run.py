@@ -47,3 +47,27 @@ def test_fixed_policy_run_writes_parquet_plot_and_summary(yolox_highway, tmp_pat
     assert summary["seconds"] == 2 and summary["accuracy"] == pytest.approx(df["accuracy"].mean())
     assert (tmp_path / "out" / "run.png").stat().st_size > 10_000
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_dnngrad_forward_pass_is_the_inference_of_its_frame(yolox_highway) -> None:
+    """The back-propagated frame is not inferred a second time: only the backward is extra."""
+    from oneadapt.adapt.gradient_policy import GradientPolicy
+    from oneadapt.adapt.policy import PolicyContext
+    from oneadapt.inference_cache import Detector
+
+    detector, task, source, space = yolox_highway
+    inferred: list[int] = []
+
+    class Counting(type(detector.model)):  # the real model, counting what it infers
+        def infer(self, frames):
+            inferred.append(len(frames))
+            return super().infer(frames)
+
+    model = Counting.__new__(Counting)
+    model.__dict__.update(detector.model.__dict__)
+    policy = GradientPolicy(PolicyContext(space), lam=0.1)
+    df = run_policy(source, policy, Detector(model), task, space, seconds=1, progress=False)
+    assert df["qp"].iloc[0] == space.reference.qp  # the first second streams the reference
+    assert df["backward_passes"].iloc[0] == 1
+    assert sum(inferred) == df["frames_inferred"].iloc[0] - 1
+    assert df["dnn_seconds"].iloc[0] > 0

@@ -22,7 +22,7 @@ import torch
 from oneadapt.errors import OneAdaptError
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.models.base import Model, to_tensor
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.detection import Detections, DetectionTask
 
 _MAGIC = b"OAG1"
 _HEADER = struct.Struct("<4sIHHHHHf")  # magic, second, block, frame h, w, blocks h, w, scale
@@ -152,18 +152,38 @@ class FeedbackMap:
         return len(self.to_bytes())
 
 
-def pixel_grad(model: Model, task: DetectionTask, frames: np.ndarray) -> np.ndarray:
-    """|d proxy / d pixel| summed over channels and averaged over ``frames`` [N, H, W, 3]:
-    one forward and one backward pass. Zero everywhere when nothing of interest is detected."""
+@dataclass
+class Backprop:
+    """One DNNGrad pass over some frames: the input-gradient magnitudes, and the detections
+    of the forward pass, which serve as the server's inference of those frames."""
+
+    grad: np.ndarray
+    """|d proxy / d pixel| summed over channels, averaged over the frames [H, W]."""
+    detections: list[Detections]
+    forward_seconds: float
+    backward_seconds: float
+
+
+def pixel_grad(model: Model, task: DetectionTask, frames: np.ndarray) -> Backprop:
+    """One forward and one backward pass over ``frames`` [N, H, W, 3]. The gradient is zero
+    everywhere when nothing of interest is detected."""
     x = to_tensor(frames, requires_grad=True)
     with torch.enable_grad():
-        proxy = sum((task.proxy(d) for d in model.forward(x)), torch.zeros(()))
+        start = time.perf_counter()
+        dets = model.forward(x)
+        forward_seconds = time.perf_counter() - start
+        proxy = sum((task.proxy(d) for d in dets), torch.zeros(()))
+        detections = [d.detach() for d in dets]
         if not proxy.requires_grad:
-            return np.zeros(frames.shape[1:3], np.float32)
+            zero = np.zeros(frames.shape[1:3], np.float32)
+            return Backprop(zero, detections, forward_seconds, 0.0)
         # autograd.grad (not backward) skips the weight gradients nobody needs.
         (grad,) = torch.autograd.grad(proxy, x)
+    backward_seconds = time.perf_counter() - start - forward_seconds
     grad = grad.abs().sum(dim=1).mean(dim=0).numpy().astype(np.float32)
-    return np.nan_to_num(grad, nan=0.0, posinf=0.0)
+    return Backprop(
+        np.nan_to_num(grad, nan=0.0, posinf=0.0), detections, forward_seconds, backward_seconds
+    )
 
 
 def backprop_indices(sent: np.ndarray, frames: int) -> np.ndarray:
@@ -174,7 +194,11 @@ def backprop_indices(sent: np.ndarray, frames: int) -> np.ndarray:
 
 
 class DNNGradServer:
-    """Server-side DNNGrad for one stream (it keeps the previous second's map for the EMA)."""
+    """Server-side DNNGrad for one stream (it keeps the previous second's map for the EMA).
+
+    The forward pass of DNNGrad is also the server's inference of the back-propagated
+    frames (:attr:`last_inferred`), so the extra server work is the backward pass alone.
+    """
 
     def __init__(
         self, model: Model, task: DetectionTask, settings: DNNGradSettings | None = None
@@ -184,22 +208,27 @@ class DNNGradServer:
         self.settings = settings or DNNGradSettings()
         self._previous: np.ndarray | None = None
         self.last_passes = 0
-        self.last_seconds = 0.0
-        """Backward passes and seconds (forward + backward) spent on the latest map."""
+        self.last_backward_seconds = 0.0
+        """Backward passes and their seconds (the forward excluded) behind the latest map."""
+        self.last_inferred: dict[int, tuple[Detections, float]] = {}
+        """Per back-propagated frame (index into the decoded segment): its detections from
+        the forward pass and that pass's seconds per frame."""
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
         """The compact map for the segment the server just received and decoded."""
         s = self.settings
-        start = time.perf_counter()
-        frames = encoded.decoded[backprop_indices(encoded.sent, s.frames)]
-        values = box_smooth(
-            block_mean(pixel_grad(self.model, self.task, frames), s.block), s.kernel
-        )
+        picks = backprop_indices(encoded.sent, s.frames)
+        result = pixel_grad(self.model, self.task, encoded.decoded[picks])
+        values = box_smooth(block_mean(result.grad, s.block), s.kernel)
         if self._previous is not None and self._previous.shape == values.shape and s.ema > 0:
             values = (1.0 - s.ema) * values + s.ema * self._previous
         self._previous = values
-        self.last_passes = len(frames)
-        self.last_seconds = time.perf_counter() - start
+        self.last_passes = len(picks)
+        self.last_backward_seconds = result.backward_seconds
+        per_frame = result.forward_seconds / len(picks)
+        self.last_inferred = {
+            int(i): (d, per_frame) for i, d in zip(picks, result.detections, strict=True)
+        }
         return FeedbackMap.quantize(
             second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes
         )

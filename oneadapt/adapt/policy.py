@@ -28,7 +28,7 @@ class Overhead:
     camera_seconds: float = 0.0
     """Camera CPU seconds of that work (encode, decode, distortion)."""
     backward_passes: int = 0
-    """Server forward+backward passes for DNNGrad."""
+    """Server backward passes for DNNGrad (their forward pass is the frame's inference)."""
     backward_seconds: float = 0.0
     profiling_inferences: int = 0
     """Server inferences of configurations that were not streamed (profiling baselines)."""

@@ -6,6 +6,7 @@ policy and baseline is judged by, so all comparisons share one code path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from oneadapt.inference_cache import Detector
@@ -43,11 +44,18 @@ class Measurement:
 
 
 def infer_encoded(
-    encoded: EncodedSegment, detector: Detector
+    encoded: EncodedSegment,
+    detector: Detector,
+    known: Mapping[int, tuple[Detections, float]] | None = None,
 ) -> tuple[list[Detections], float, int]:
-    """Server side: infer the sent frames only; unsent frames reuse the last result."""
+    """Server side: infer the sent frames only; unsent frames reuse the last result.
+
+    ``known`` holds detections the server already has for some decoded frames (keyed by
+    index into ``encoded.decoded``, as :class:`DNNGradServer` gives them)."""
     sent_frames = encoded.decoded[encoded.sent]
-    result = detector.detect(sent_frames)
+    position = {int(frame): i for i, frame in enumerate(encoded.sent)}
+    already = {position[i]: v for i, v in (known or {}).items() if i in position}
+    result = detector.detect(sent_frames, already)
     owner = frame_owner(encoded.sent, len(encoded.decoded))
     return [result.detections[i] for i in owner], result.seconds, result.cached
 
@@ -58,11 +66,15 @@ def measure(
     detector: Detector,
     task: DetectionTask,
     reference: list[Detections] | None,
+    encoded: EncodedSegment | None = None,
+    known: Mapping[int, tuple[Detections, float]] | None = None,
 ) -> Measurement:
     """Encode, decode and infer ``segment`` under ``config``; score it against ``reference``
-    (``None`` means this is the reference itself, which scores 1)."""
-    encoded = encode(segment, config)
-    dets, seconds, cached = infer_encoded(encoded, detector)
+    (``None`` means this is the reference itself, which scores 1). ``encoded`` is the
+    segment already encoded under ``config``; ``known`` as in :func:`infer_encoded`."""
+    if encoded is None:
+        encoded = encode(segment, config)
+    dets, seconds, cached = infer_encoded(encoded, detector, known)
     accuracy = 1.0 if reference is None else task.accuracy(dets, reference)
     return Measurement(
         config,

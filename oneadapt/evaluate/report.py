@@ -77,8 +77,9 @@ def report_markdown(summary: dict, df: pd.DataFrame) -> str:
         f"- model: {meta.get('model', '?')}; lambdas: {meta.get('lambdas', '?')}",
         f"- knob grid: {meta.get('space', '?')}",
         f"- DNN frames/s = frames inferred + profiling inferences + backward passes x "
-        f"{_cell(meta.get('backward_frame_equivalents'), 2)} (one forward+backward pass timed "
-        "against one forward pass of the detector, same framework and frame)",
+        f"{_cell(meta.get('backward_frame_equivalents'), 2)} (one backward pass timed "
+        "against one forward pass of the detector, same framework and frame; the forward "
+        "pass is that frame's inference)",
         "- the oracle is an upper bound (exhaustive per-second search with the true accuracy), "
         "not a deployable method; its search and best-fixed's one-time offline profiling are "
         "not charged (column `offline inferences`)",

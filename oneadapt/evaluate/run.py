@@ -1,10 +1,11 @@
 """Stream a source through a policy second by second, as camera and server would, and
 record what every second cost and achieved.
 
-Per second: the policy decides a configuration; the camera encodes it and the server
-infers it (:func:`measure`, scored against the same second at the reference
-configuration); if the policy wants DNNGrad the server back-propagates once and returns
-the compact map; the policy observes. Adaptation work is charged to the policy.
+Per second: the policy decides a configuration; the camera encodes it; if the policy wants
+DNNGrad the server runs its last sent frame forward and backward, and that forward pass is
+also the frame's inference; the server infers the other sent frames (:func:`measure`,
+scored against the same second at the reference configuration) and returns the compact
+map; the policy observes. Adaptation work (here the backward pass) is charged to the policy.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_run
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace
+from oneadapt.media.codec import encode
 from oneadapt.media.sources import Source
 from oneadapt.storage import atomic_path, atomic_write_text
 from oneadapt.tasks.detection import DetectionTask
@@ -72,20 +74,23 @@ def run_policy(
         job = bar.add_task(f"{source.name}", total=seconds, status="")
         for segment in source.segments(seconds):
             config = space.validate(policy.decide(segment.index, segment))
-            ref = measure(segment, space.reference, detector, task, None)
-            here = (
-                ref
-                if config == space.reference
-                else measure(segment, config, detector, task, ref.detections)
-            )
-            grad_map = server.feedback(segment.index, here.encoded) if server else None
+            encoded = encode(segment, config)
+            grad_map, known = None, None
             if server:
+                grad_map = server.feedback(segment.index, encoded)
+                known = server.last_inferred
                 policy.charge(
                     Overhead(
-                        backward_passes=server.last_passes, backward_seconds=server.last_seconds
+                        backward_passes=server.last_passes,
+                        backward_seconds=server.last_backward_seconds,
                     )
                 )
-            policy.observe(Feedback(segment.index, config, segment, here.encoded, grad_map))
+            if config == space.reference:
+                ref = here = measure(segment, config, detector, task, None, encoded, known)
+            else:
+                ref = measure(segment, space.reference, detector, task, None)
+                here = measure(segment, config, detector, task, ref.detections, encoded, known)
+            policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()
             row = {"second": segment.index, **here.row()}
             row.update(
