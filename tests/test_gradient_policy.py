@@ -3,7 +3,15 @@ the expensive end, a huge lambda walks every knob to cheaper values."""
 
 from __future__ import annotations
 
-from oneadapt.adapt.gradient_policy import GradientPolicy
+import numpy as np
+import pytest
+
+from oneadapt.adapt.gradient_policy import (
+    GradientPolicy,
+    InputGrad,
+    block_squared_error,
+    weighted_rms,
+)
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
 
@@ -34,3 +42,22 @@ def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
         assert knob.index(getattr(last, knob.name)) >= 2, knob.name
     assert df["bytes"].iloc[-1] < df["bytes"].iloc[0] / 4
     assert all(g < 0 for g in policy.last_gradients.values())
+
+
+def test_squared_error_does_not_overflow_and_weights_normalise() -> None:
+    a = np.zeros((2, 32, 32, 3), np.uint8)
+    b = np.full_like(a, 255)
+    error = block_squared_error(a, b, 16)
+    assert error.shape == (2, 2)
+    assert np.allclose(error, 255.0**2)
+    weights = np.array([[1.0, 0.0], [0.0, 0.0]])
+    assert weighted_rms(error, weights) == pytest.approx(255.0)
+    assert weighted_rms(error, 7 * weights) == pytest.approx(255.0)
+    assert weighted_rms(error, np.zeros((2, 2))) == pytest.approx(255.0)
+
+
+def test_accuracy_change_is_negative_towards_the_cheaper_value() -> None:
+    cheaper = InputGrad("qp", 20, 25, True, 4.0, 100, 80, 10, 10)
+    dearer = InputGrad("qp", 50, 45, False, 4.0, 100, 120, 10, 10)
+    assert cheaper.accuracy_change(0.01) == pytest.approx(-0.04)
+    assert dearer.accuracy_change(0.01) == pytest.approx(0.04)

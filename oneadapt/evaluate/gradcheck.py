@@ -4,8 +4,8 @@ actually encoding and inferring that neighbouring configuration.
 
 This runs at several operating points (not only the reference), because the policy spends
 most of its time away from the reference. Cosine and Pearson are invariant to the
-accuracy scale; the per-knob least-squares slope of measured change on weighted distortion
-change (``fitted_w_acc``) is what calibrates ``w_acc``.
+accuracy scale; the least-squares slope of measured change on weighted distortion change
+(``fitted_w_acc``, over all knobs and per knob) is what calibrates ``w_acc``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def summarize(records: list[dict], w_acc: Mapping[str, float]) -> dict:
         "pearson": _pearson(est, meas),
         "pairs": len(records),
         "w_acc": dict(w_acc),
+        "fitted_w_acc": _slope(delta_d, meas),
         "per_knob": per_knob,
     }
 
@@ -132,8 +133,7 @@ def gradcheck(
                             "value": probe.value,
                             "neighbour": probe.neighbour,
                             "cheaper": probe.cheaper,
-                            "distortion": probe.distortion,
-                            "distortion_change": probe.neighbour_distortion - probe.distortion,
+                            "distortion_change": probe.distortion_change,
                             "estimated": probe.accuracy_change(w_acc[probe.knob]),
                             "measured": there.accuracy - here.accuracy,
                             "accuracy": here.accuracy,
