@@ -46,7 +46,7 @@ def test_scores_have_finite_nonzero_input_gradients(model) -> None:
 
 
 def test_detects_scene_objects_on_an_unseen_seed(model) -> None:
-    source = SceneSource(seed=2000, seconds=60)  # normal, few-large and fast regimes
+    source = SceneSource(seed=2000, seconds=60)  # a seed outside TRAIN_SCENE_SEEDS
     frames, truth = [], []
     for k in range(0, 600, 60):
         frame, gt = source.frame(k)
@@ -55,4 +55,4 @@ def test_detects_scene_objects_on_an_unseen_seed(model) -> None:
     preds = model.infer(np.stack(frames))
     for p in preds:
         assert torch.all(p.boxes[:, 2] <= 1280) and torch.all(p.boxes[:, 3] <= 720)
-    assert map50(preds, truth, range(len(SCENE_CLASSES))) > 0.5
+    assert map50(preds, truth, range(len(SCENE_CLASSES))) > 0.7
