@@ -78,6 +78,15 @@ ResOpt = Annotated[
 ]
 FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
 DEFAULT_CLASS_LIST = "person,bicycle,car,motorcycle,bus,truck"
+DnnGradEveryOpt = Annotated[
+    int,
+    typer.Option(
+        "--dnngrad-every",
+        min=1,
+        help="Seconds between DNNGrad backward passes (the camera reuses the last map in "
+        "between); 2 halves the server's extra work.",
+    ),
+]
 
 
 @dataclass
@@ -187,6 +196,7 @@ def run(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    dnngrad_every: DnnGradEveryOpt = 1,
 ) -> None:
     """Stream a video second by second through camera encode, server inference and a policy.
 
@@ -200,8 +210,20 @@ def run(
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
     context = PolicyContext(setup.space, setup.detector, setup.task)
     chosen = make_policy(policy, context, lam, source=setup.source)
-    df = run_policy(setup.source, chosen, setup.detector, setup.task, setup.space, seconds)
-    write_run_outputs(df, setup.out, f"{setup.source.name} · {policy} · lambda {lam}")
+    from oneadapt.adapt.gradients import DNNGradSettings
+
+    df = run_policy(
+        setup.source,
+        chosen,
+        setup.detector,
+        setup.task,
+        setup.space,
+        seconds,
+        grad_settings=DNNGradSettings(interval=dnngrad_every),
+    )
+    title = f"{setup.source.name} · {policy} · lambda {lam}"
+    regimes = [r for r in setup.source.regimes if r[0] < len(df)]
+    write_run_outputs(df, setup.out, title, regimes)
     means = df.mean(numeric_only=True)
     console.print(
         f"accuracy {means['accuracy']:.3f}, {means['kbps']:.1f} kbit/s, "
@@ -265,6 +287,7 @@ def bench(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    dnngrad_every: DnnGradEveryOpt = 1,
 ) -> None:
     """Run every policy at every lambda over every video through the same harness.
 
@@ -295,6 +318,7 @@ def bench(
         heights=int_list(res, "res"),
         fps=int_list(fps, "fps"),
         classes=classes.split(","),
+        dnngrad_every=dnngrad_every,
     )
     console.print(f"results in {out}")
 

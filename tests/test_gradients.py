@@ -16,6 +16,7 @@ from oneadapt.adapt.gradients import (
     block_mean,
     box_smooth,
 )
+from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.gradcheck import gradcheck, write_gradcheck_outputs
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
@@ -79,6 +80,21 @@ def test_feedback_map_round_trips_and_stays_under_2kb_at_720p(setup) -> None:
     assert np.array_equal(back.levels, grad_map.levels)
     assert (back.second, back.block, back.scale) == (7, 16, pytest.approx(grad_map.scale))
     assert grad_map.nbytes == len(wire) <= 2048
+
+
+def test_interval_reuses_the_last_map_without_a_backward_pass(setup) -> None:
+    model, task, source = setup
+    server = DNNGradServer(model, task, DNNGradSettings(interval=2))
+    passes, seconds = [], []
+    for segment in source.segments(3):
+        grad_map = server.feedback(segment.index, encode(segment, Configuration(30, 240, 5)))
+        passes.append(server.last_passes)
+        seconds.append(grad_map.second)
+        assert bool(server.last_inferred) == bool(server.last_passes)
+    assert passes == [1, 0, 1]
+    assert seconds == [0, 0, 2]  # the second second reuses the first second's map
+    with pytest.raises(OneAdaptError):
+        DNNGradSettings(interval=0)
 
 
 def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:

@@ -43,12 +43,21 @@ class DNNGradSettings:
     spaced sent frames ending with it."""
     max_bytes: int = 2048
     """Budget for one feedback message; coarser levels are used when a map would exceed it."""
+    interval: int = 1
+    """Seconds between DNNGrad passes: in between, the camera keeps using the last map (no
+    backward pass, no message), which divides the server's extra work by ``interval``."""
 
     def __post_init__(self) -> None:
-        if self.block < 1 or self.kernel < 1 or self.kernel % 2 == 0 or self.frames < 1:
+        if (
+            self.block < 1
+            or self.kernel < 1
+            or self.kernel % 2 == 0
+            or self.frames < 1
+            or self.interval < 1
+        ):
             raise OneAdaptError(
                 f"invalid DNNGrad settings {self}.",
-                "Use block >= 1, an odd kernel >= 1 and frames >= 1.",
+                "Use block >= 1, an odd kernel >= 1, frames >= 1 and interval >= 1.",
             )
         if not 0.0 <= self.ema < 1.0:
             raise OneAdaptError(f"EMA weight {self.ema} is outside [0, 1).", "Use 0 <= ema < 1.")
@@ -213,10 +222,16 @@ class DNNGradServer:
         self.last_inferred: dict[int, tuple[Detections, float]] = {}
         """Per back-propagated frame (index into the decoded segment): its detections from
         the forward pass and that pass's seconds per frame."""
+        self._message: FeedbackMap | None = None
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
-        """The compact map for the segment the server just received and decoded."""
+        """The compact map for the segment the server just received and decoded; between
+        passes (``settings.interval``) the last map, which the camera already holds
+        (``last_passes`` is then 0 and nothing is sent)."""
         s = self.settings
+        if self._message is not None and second - self._message.second < s.interval:
+            self.last_passes, self.last_backward_seconds, self.last_inferred = 0, 0.0, {}
+            return self._message
         picks = backprop_indices(encoded.sent, s.frames)
         result = pixel_grad(self.model, self.task, encoded.decoded[picks])
         values = box_smooth(block_mean(result.grad, s.block), s.kernel)
@@ -229,6 +244,7 @@ class DNNGradServer:
         self.last_inferred = {
             int(i): (d, per_frame) for i, d in zip(picks, result.detections, strict=True)
         }
-        return FeedbackMap.quantize(
+        self._message = FeedbackMap.quantize(
             second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes
         )
+        return self._message

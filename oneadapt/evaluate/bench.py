@@ -24,7 +24,7 @@ import pandas as pd
 from rich.console import Console
 
 from oneadapt.adapt.baselines import Profiler, make_policy
-from oneadapt.adapt.gradients import pixel_grad
+from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.profile import pareto_mask
@@ -141,13 +141,16 @@ def bench(
     classes: Sequence[str] = DEFAULT_CLASSES,
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
+    dnngrad_every: int = 1,
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
     (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
     (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
-    ``best_fixed_seconds`` of the benchmarked seconds."""
+    ``best_fixed_seconds`` of the benchmarked seconds; the gradient policy back-propagates
+    every ``dnngrad_every`` seconds."""
     start = time.perf_counter()
+    grad_settings = DNNGradSettings(interval=dnngrad_every)
     out = prepare_output_dir(out)
     sources = [open_video(v, analysis_fps, seconds) for v in videos]
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
@@ -183,7 +186,9 @@ def bench(
                     offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
                     gpu_weight=gpu_weight,
                 )
-                df = run_policy(source, policy, detector, task, space, seconds, progress)
+                df = run_policy(
+                    source, policy, detector, task, space, seconds, progress, grad_settings
+                )
                 df["reference_bytes"] = df["second"].map(reference_bytes)
                 df["reference_frames"] = df["second"].map(reference_frames)
                 df["objective"] = objective(
@@ -214,6 +219,7 @@ def bench(
         "space": "; ".join(spaces),
         "gpu_weight": gpu_weight,
         "backward_frame_equivalents": ratio,
+        "dnngrad_every": dnngrad_every,
         "wall_seconds": time.perf_counter() - start,
     }
     with atomic_path(out / "bench.parquet") as tmp:

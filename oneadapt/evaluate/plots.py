@@ -4,6 +4,7 @@ state and no display needed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,11 +20,23 @@ def _save(fig: Figure, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
-def plot_run(df: pd.DataFrame, path: Path, title: str = "") -> None:
-    """Stacked panels over time: each knob's value, accuracy, and bandwidth."""
+def plot_run(
+    df: pd.DataFrame,
+    path: Path,
+    title: str = "",
+    regimes: Sequence[tuple[int, int, str]] = (),
+) -> None:
+    """Stacked panels over time: each knob's value, accuracy, and bandwidth. ``regimes``
+    (start, end, name), known for the procedural scene, shade every panel and are named on
+    the top one, so one can see whether the knobs follow the content."""
     fig = Figure(figsize=(10, 11))
     axes = fig.subplots(5, 1, sharex=True)
     t = df["second"]
+    for i, (start, end, name) in enumerate(regimes):
+        for ax in axes:
+            ax.axvspan(start, end, color="0.5" if i % 2 else "0.85", alpha=0.15, lw=0)
+        axes[0].text((start + end) / 2, 1.02, name, transform=axes[0].get_xaxis_transform(),
+                     ha="center", va="bottom", fontsize=8)  # fmt: skip
     for ax, knob in zip(axes[:3], ("qp", "height", "fps"), strict=True):
         ax.step(t, df[knob], where="post", color="tab:blue")
         ax.set_yticks(sorted(df[knob].unique()))

@@ -11,6 +11,7 @@ map; the policy observes. Adaptation work (here the backward pass) is charged to
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -101,21 +102,26 @@ def run_policy(
                 camera_seconds=spent.camera_seconds,
                 profiling_inferences=spent.profiling_inferences,
                 profiling_seconds=spent.profiling_seconds,
-                feedback_bytes=grad_map.nbytes if grad_map else 0,
+                feedback_bytes=grad_map.nbytes if server and server.last_passes else 0,
             )
             rows.append(row)
             bar.update(job, advance=1, status=f"{config.label()}  acc {here.accuracy:.2f}")
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def write_run_outputs(df: pd.DataFrame, out_dir: Path, title: str = "") -> None:
-    """``run.parquet`` (per second), ``run.png`` (over time) and ``summary.json`` (column
-    means), each written atomically."""
+def write_run_outputs(
+    df: pd.DataFrame,
+    out_dir: Path,
+    title: str = "",
+    regimes: Sequence[tuple[int, int, str]] = (),
+) -> None:
+    """``run.parquet`` (per second), ``run.png`` (over time, content ``regimes`` shaded where
+    known) and ``summary.json`` (column means), each written atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "run.parquet") as tmp:
         df.to_parquet(tmp, index=False)
-    plot_run(df, out_dir / "run.png", title)
+    plot_run(df, out_dir / "run.png", title, regimes)
     summary = {c: float(df[c].mean()) for c in df.columns if c != "second"}
     summary["seconds"] = len(df)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))

@@ -54,6 +54,11 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def segments(self, max_seconds: int | None = None) -> Iterator[Segment]: ...
 
+    @property
+    def regimes(self) -> list[tuple[int, int, str]]:
+        """(start second, end second, name) of known content regimes; none for real video."""
+        return []
+
 
 def resample(frames: Iterable[tuple[float, np.ndarray]], fps: int) -> Iterator[np.ndarray]:
     """Sample-and-hold: one frame per analysis instant k/fps from (time, frame) pairs.

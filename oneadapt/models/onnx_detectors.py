@@ -226,7 +226,7 @@ class OnnxDetector(Model):
         self.module = convert(proto).eval()
         self.module.requires_grad_(False)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 2
+        options.intra_op_num_threads = torch.get_num_threads()  # one setting for both backends
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # these exports trigger harmless initializer warnings
         self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
