@@ -243,6 +243,7 @@ def gradcheck(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    dnngrad_every: DnnGradEveryOpt = 1,
 ) -> None:
     """Check the gradient estimate: estimated vs measured accuracy change of one step cheaper
     on every knob, at several operating points, every second.
@@ -254,7 +255,16 @@ def gradcheck(
     from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    result = run_gradcheck(setup.source, setup.detector, setup.task, setup.space, seconds=seconds)
+    from oneadapt.adapt.gradients import DNNGradSettings
+
+    result = run_gradcheck(
+        setup.source,
+        setup.detector,
+        setup.task,
+        setup.space,
+        seconds=seconds,
+        settings=DNNGradSettings(interval=dnngrad_every),
+    )
     write_gradcheck_outputs(result, setup.out)
     figures = {k: result[k] for k in ("mean_cosine", "pearson")}
     console.print(
