@@ -39,6 +39,6 @@ def test_demo_runs_on_a_short_scene(tmp_path):
     assert {p["policy"] for p in summary["points"]} == {"oneadapt", "best-fixed"}
     runs = pd.read_parquet(out / "bench" / "bench.parquet")
     oneadapt = runs[runs.policy == "oneadapt"]
-    assert len(oneadapt) == 3 and (oneadapt.backward_passes == 1).all()
+    assert oneadapt.backward_passes.tolist() == [1, 0, 1]  # DNNGrad every other second
     for name in ("profile/profile.png", "bench/tradeoff_kbps.png", "bench/report.md"):
         assert (out / name).stat().st_size > 0

@@ -141,16 +141,16 @@ def bench(
     classes: Sequence[str] = DEFAULT_CLASSES,
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
-    dnngrad_every: int = 1,
+    grad_settings: DNNGradSettings | None = None,
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
     (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
     (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
-    ``best_fixed_seconds`` of the benchmarked seconds; the gradient policy back-propagates
-    every ``dnngrad_every`` seconds."""
+    ``best_fixed_seconds`` of the benchmarked seconds; ``grad_settings`` is how the server
+    computes DNNGrad for the gradient policy."""
     start = time.perf_counter()
-    grad_settings = DNNGradSettings(interval=dnngrad_every)
+    grad_settings = grad_settings or DNNGradSettings()
     out = prepare_output_dir(out)
     sources = [open_video(v, analysis_fps, seconds) for v in videos]
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
@@ -219,7 +219,7 @@ def bench(
         "space": "; ".join(spaces),
         "gpu_weight": gpu_weight,
         "backward_frame_equivalents": ratio,
-        "dnngrad_every": dnngrad_every,
+        "dnngrad_every": grad_settings.interval,
         "wall_seconds": time.perf_counter() - start,
     }
     with atomic_path(out / "bench.parquet") as tmp:
