@@ -1,11 +1,11 @@
 """Per-frame latency of each detector at its native input size: ``infer`` (onnxruntime for
 ONNX models), torch ``forward``, and torch forward + backward (one DNNGrad pass).
 
-DNNGrad's extra server work at 10 fps, one pass per second (the forward pass of that
-frame is its inference, so the backward is the extra): ``extra/torch`` when the server
-infers in PyTorch too, ``(fwd+bwd - fwd) / (10 * fwd)``; ``extra/ort`` when it infers the
-other frames with onnxruntime, ``(fwd+bwd - infer) / (10 * infer)``. ``--dnngrad-every 2``
-halves both.
+DNNGrad's extra server work at 10 fps with the default interval of N seconds between
+passes (the forward pass of that frame is its inference, so the backward is the extra):
+``extra/torch`` when the server infers in PyTorch too, ``(fwd+bwd - fwd) / (10 * N * fwd)``;
+``extra/ort`` when it infers the other frames with onnxruntime,
+``(fwd+bwd - infer) / (10 * N * infer)``.
 
 Usage: ``python benchmarks/model_latency.py [--models yolox fastestdet ...] [--runs 20]``
 
@@ -65,7 +65,7 @@ def main() -> None:
     import torch
     import torch.nn.functional as F
 
-    from oneadapt.adapt.gradients import pixel_grad
+    from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
     from oneadapt.errors import OneAdaptError
     from oneadapt.media.sources import VideoSource
     from oneadapt.models.base import to_tensor
@@ -83,7 +83,9 @@ def main() -> None:
         f"{'model':<12} {'input':>9} {'infer':>10} {'torch fwd':>10} {'fwd+bwd':>10} "
         f"{'extra/torch':>12} {'extra/ort':>10}"
     )
-    print(f"per-frame median of {args.runs} runs, ms, torch threads 2, onnxruntime threads 2")
+    interval = DNNGradSettings().interval
+    print(f"per-frame median of {args.runs} runs, ms, torch threads 2, onnxruntime threads 2;")
+    print(f"extra server work at 10 fps with one DNNGrad pass every {interval} s")
     print(header)
     print("-" * len(header))
     for name in args.models:
@@ -109,8 +111,8 @@ def main() -> None:
         fwd_ms = _median_ms(forward, args.runs)
         bwd_ms = _median_ms(forward_backward, args.runs)
         shape = f"{size[1]}x{size[0]}"
-        extra_torch = (bwd_ms - fwd_ms) / (10 * fwd_ms)
-        extra_ort = (bwd_ms - ort_ms) / (10 * ort_ms)
+        extra_torch = (bwd_ms - fwd_ms) / (10 * interval * fwd_ms)
+        extra_ort = (bwd_ms - ort_ms) / (10 * interval * ort_ms)
         print(
             f"{name:<12} {shape:>9} {ort_ms:>10.1f} {fwd_ms:>10.1f} {bwd_ms:>10.1f} "
             f"{extra_torch:>12.1%} {extra_ort:>10.1%}",
