@@ -10,8 +10,10 @@ very slow machine: the run stops early (with a warning) if it would overrun.
 
 from __future__ import annotations
 
+import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from oneadapt.media.codec import encode
 from oneadapt.media.scene import SCENE_CLASSES, SceneSource
 from oneadapt.media.sources import Segment
 from oneadapt.models.builtin import STRIDE, WEIGHTS_PATH, CenterNet, input_size
-from oneadapt.storage import atomic_path
+from oneadapt.storage import atomic_write_bytes
 
 TRAIN_SCENE_SEEDS = range(1000, 1060)
 """Scene seeds used for training; evaluation uses seeds outside this range."""
@@ -138,6 +140,25 @@ def _loss(net: CenterNet, x: torch.Tensor, boxes: list[np.ndarray]) -> torch.Ten
     return loss
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block on one torch thread, then restore the caller's setting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def state_dict_bytes(net: torch.nn.Module) -> bytes:
+    """``torch.save`` of the state_dict into memory: saved to a file, the archive would be
+    named after the (temporary) file, so equal weights would hash differently."""
+    buffer = io.BytesIO()
+    torch.save(net.state_dict(), buffer)
+    return buffer.getvalue()
+
+
 def train_builtin(
     out: Path = WEIGHTS_PATH,
     seed: int = 0,
@@ -159,7 +180,6 @@ def train_builtin(
     """
     start = time.perf_counter()
     deadline = start + minutes * 60.0
-    torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     progress = Progress(
@@ -170,7 +190,7 @@ def train_builtin(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with progress:
+    with one_torch_thread(), progress:
         task = progress.add_task("rendering scenes", total=len(scene_seeds), info="")
         frames, labels = [], []
         with get_context("spawn").Pool(workers) as pool:
@@ -201,6 +221,5 @@ def train_builtin(
             progress.update(task, advance=1, info=f"loss {loss_value:.3f}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        torch.save(net.eval().state_dict(), tmp)
+    atomic_write_bytes(out, state_dict_bytes(net.eval()))
     return {"seconds": time.perf_counter() - start, "steps": done, "loss": loss_value}
