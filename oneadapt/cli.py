@@ -17,6 +17,7 @@ from rich.console import Console
 from oneadapt.errors import OneAdaptError
 
 if TYPE_CHECKING:
+    from oneadapt.adapt.gradients import DNNGradSettings
     from oneadapt.inference_cache import Detector
     from oneadapt.knobs import ConfigSpace
     from oneadapt.media.sources import Source
@@ -79,14 +80,21 @@ ResOpt = Annotated[
 FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
 DEFAULT_CLASS_LIST = "person,bicycle,car,motorcycle,bus,truck"
 DnnGradEveryOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--dnngrad-every",
         min=1,
         help="Seconds between DNNGrad backward passes (the camera reuses the last map in "
-        "between); 1 is the original method, 2 halves the server's extra work.",
+        "between); 1 is the original method; default: the server's (2, half the extra work).",
     ),
 ]
+
+
+def grad_settings(every: int | None) -> DNNGradSettings:
+    """DNNGrad settings for ``--dnngrad-every`` (None keeps the server's default)."""
+    from oneadapt.adapt.gradients import DNNGradSettings
+
+    return DNNGradSettings() if every is None else DNNGradSettings(interval=every)
 
 
 @dataclass
@@ -196,7 +204,7 @@ def run(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
-    dnngrad_every: DnnGradEveryOpt = 2,
+    dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Stream a video second by second through camera encode, server inference and a policy.
 
@@ -210,8 +218,6 @@ def run(
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
     context = PolicyContext(setup.space, setup.detector, setup.task)
     chosen = make_policy(policy, context, lam, source=setup.source)
-    from oneadapt.adapt.gradients import DNNGradSettings
-
     df = run_policy(
         setup.source,
         chosen,
@@ -219,11 +225,10 @@ def run(
         setup.task,
         setup.space,
         seconds,
-        grad_settings=DNNGradSettings(interval=dnngrad_every),
+        grad_settings=grad_settings(dnngrad_every),
     )
     title = f"{setup.source.name} · {policy} · lambda {lam}"
-    regimes = [r for r in setup.source.regimes if r[0] < len(df)]
-    write_run_outputs(df, setup.out, title, regimes)
+    write_run_outputs(df, setup.out, title, setup.source.regimes)
     means = df.mean(numeric_only=True)
     console.print(
         f"accuracy {means['accuracy']:.3f}, {means['kbps']:.1f} kbit/s, "
@@ -243,7 +248,7 @@ def gradcheck(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
-    dnngrad_every: DnnGradEveryOpt = 2,
+    dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Check the gradient estimate: estimated vs measured accuracy change of one step cheaper
     on every knob, at several operating points, every second.
@@ -255,15 +260,13 @@ def gradcheck(
     from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    from oneadapt.adapt.gradients import DNNGradSettings
-
     result = run_gradcheck(
         setup.source,
         setup.detector,
         setup.task,
         setup.space,
         seconds=seconds,
-        settings=DNNGradSettings(interval=dnngrad_every),
+        settings=grad_settings(dnngrad_every),
     )
     write_gradcheck_outputs(result, setup.out)
     figures = {k: result[k] for k in ("mean_cosine", "pearson")}
@@ -297,14 +300,13 @@ def bench(
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
-    dnngrad_every: DnnGradEveryOpt = 2,
+    dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Run every policy at every lambda over every video through the same harness.
 
     Writes DIR/bench.parquet, DIR/summary.json (points and matched-accuracy comparison),
     DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md.
     """
-    from oneadapt.adapt.gradients import DNNGradSettings
     from oneadapt.evaluate.bench import bench as run_bench
 
     try:
@@ -329,7 +331,7 @@ def bench(
         heights=int_list(res, "res"),
         fps=int_list(fps, "fps"),
         classes=classes.split(","),
-        grad_settings=DNNGradSettings(interval=dnngrad_every),
+        grad_settings=grad_settings(dnngrad_every),
     )
     console.print(f"results in {out}")
 

@@ -28,11 +28,12 @@ def plot_run(
 ) -> None:
     """Stacked panels over time: each knob's value, accuracy, and bandwidth. ``regimes``
     (start, end, name), known for the procedural scene, shade every panel and are named on
-    the top one, so one can see whether the knobs follow the content."""
+    the top one (those the run covers), so one can see whether the knobs follow the content."""
     fig = Figure(figsize=(10, 11))
     axes = fig.subplots(5, 1, sharex=True)
     t = df["second"]
-    for i, (start, end, name) in enumerate(regimes):
+    covered = [(s, min(e, t.max() + 1), n) for s, e, n in regimes if s <= t.max()]
+    for i, (start, end, name) in enumerate(covered):
         for ax in axes:
             ax.axvspan(start, end, color="0.5" if i % 2 else "0.85", alpha=0.15, lw=0)
         axes[0].text((start + end) / 2, 1.02, name, transform=axes[0].get_xaxis_transform(),

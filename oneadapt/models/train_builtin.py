@@ -174,9 +174,9 @@ def train_builtin(
     Scenes render in ``workers`` processes; then ``steps`` Adam steps under a one-cycle
     schedule run on one torch thread: the result does not depend on the machine's thread
     count, and a second busy core cannot stall the step (two threads that wait on each
-    other ran ten times slower on a shared machine). Returns wall time, steps done and the
-    final loss. The step count fixes the run (what makes it reproducible); ``minutes`` only
-    bounds it on a machine too slow to finish them.
+    other ran about seven times slower than one on a shared machine). Returns wall time,
+    steps done and the final loss. The step count fixes the run (what makes it
+    reproducible); ``minutes`` only bounds it on a machine too slow to finish them.
     """
     start = time.perf_counter()
     deadline = start + minutes * 60.0
