@@ -9,11 +9,14 @@ import pytest
 from oneadapt.adapt.gradient_policy import (
     GradientPolicy,
     InputGrad,
-    block_squared_error,
-    weighted_rms,
+    accuracy_at_stake,
+    salient_squared_error,
+    value_toward_dearer,
 )
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
+from oneadapt.knobs import Configuration, Knob
+from oneadapt.media.codec import EncodedSegment, frame_owner
 
 
 def _run(yolox_highway, lam: float, seconds: int):
@@ -46,20 +49,47 @@ def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
     assert all(g < 0 for g in policy.last_gradients.values())
 
 
-def test_squared_error_does_not_overflow_and_weights_normalise() -> None:
-    a = np.zeros((2, 32, 32, 3), np.uint8)
+def _encoded(frames: np.ndarray, sent: list[int]) -> EncodedSegment:
+    shown = frames[sent][frame_owner(np.array(sent), len(frames))]
+    return EncodedSegment(Configuration(20, 32, 10), b"", np.array(sent), 0.0, shown)
+
+
+def test_squared_error_is_exact_on_salient_rows_and_counts_repeated_frames() -> None:
+    a = np.zeros((4, 32, 32, 3), np.uint8)
     b = np.full_like(a, 255)
-    error = block_squared_error(a, b, 16)
-    assert error.shape == (2, 2)
-    assert np.allclose(error, 255.0**2)
+    a[1] = 255  # frame 1 agrees, the other three differ by 255
     weights = np.array([[1.0, 0.0], [0.0, 0.0]])
-    assert weighted_rms(error, weights) == pytest.approx(255.0)
-    assert weighted_rms(error, 7 * weights) == pytest.approx(255.0)
-    assert weighted_rms(error, np.zeros((2, 2))) == pytest.approx(255.0)
+    error = salient_squared_error(_encoded(a, [0, 1, 2, 3]), _encoded(b, [0, 1, 2, 3]), weights, 16)
+    assert error.shape == (2, 2)
+    assert np.allclose(error[0], 0.75 * 255.0**2)  # the salient row, every block in it
+    assert np.allclose(error[1], 0.0)  # no weight there: not computed
+    # A 1-in-2 stream of b shows b's frames 0, 0, 2, 2: still three frames differ; and a
+    # 1-in-2 stream of a repeats its frame 0 over frame 1, so all four differ.
+    error = salient_squared_error(_encoded(a, [0, 1, 2, 3]), _encoded(b, [0, 2]), weights, 16)
+    assert np.allclose(error[0], 0.75 * 255.0**2)
+    error = salient_squared_error(_encoded(a, [0, 2]), _encoded(b, [0, 1, 2, 3]), weights, 16)
+    assert np.allclose(error[0], 255.0**2)
+
+
+def test_accuracy_at_stake_is_zero_without_gradient_and_scales_with_it() -> None:
+    error = np.full((2, 2), 100.0)
+    assert accuracy_at_stake(error, np.zeros((2, 2)), 16) == 0.0
+    weights = np.array([[0.001, 0.0], [0.0, 0.0]])
+    assert accuracy_at_stake(error, weights, 16) == pytest.approx(16 * 0.001 * 10.0)
+    assert accuracy_at_stake(error, 3 * weights, 16) == pytest.approx(3 * 16 * 0.001 * 10.0)
 
 
 def test_accuracy_change_is_negative_towards_the_cheaper_value() -> None:
-    cheaper = InputGrad("qp", 20, 25, True, 4.0, 100, 80, 10, 10)
-    dearer = InputGrad("qp", 50, 45, False, 4.0, 100, 120, 10, 10)
-    assert cheaper.accuracy_change(0.01) == pytest.approx(-0.04)
-    assert dearer.accuracy_change(0.01) == pytest.approx(0.04)
+    cheaper = InputGrad("qp", 20, 25, True, 0.04, 100, 80, 10, 10)
+    dearer = InputGrad("qp", 50, 45, False, 0.04, 100, 120, 10, 10)
+    assert cheaper.accuracy_change == pytest.approx(-0.04)
+    assert dearer.accuracy_change == pytest.approx(0.04)
+
+
+def test_positions_round_toward_the_dearer_value() -> None:
+    knob = Knob("qp", (24, 32, 40, 48))
+    assert value_toward_dearer(knob, 1.0) == 24
+    assert value_toward_dearer(knob, 0.76) == 24
+    assert value_toward_dearer(knob, 0.75) == 32
+    assert value_toward_dearer(knob, 0.26) == 40
+    assert value_toward_dearer(knob, 0.25) == 48

@@ -113,6 +113,9 @@ def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "gradcheck.json").read_text())
     for key in ("mean_cosine", "pearson", "per_knob", "records", "points"):
         assert key in saved
-    assert "fitted_w_acc" in saved["per_knob"]["qp"]
+    assert set(saved["decision_agreement"]) == {"0.1", "0.3", "1"}
+    assert all(0.0 <= v <= 1.0 for v in saved["decision_agreement"].values())
+    assert saved["scale_ratio"] is None or saved["scale_ratio"] >= 0
+    assert all("resource_change" in r for r in saved["records"])
     assert {r["knob"] for r in saved["records"]} == {"qp", "height", "fps"}
     assert (tmp_path / "gradcheck.png").stat().st_size > 0

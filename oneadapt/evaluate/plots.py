@@ -87,9 +87,12 @@ def plot_gradcheck(result: dict, path: Path) -> None:
     def fmt(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.3f}"
 
+    agreement = ", ".join(f"{lam} {fmt(v)}" for lam, v in result["decision_agreement"].items())
     ax.set_title(
         f"mean cosine {fmt(result['mean_cosine'])} over {result['cosine_seconds']} seconds, "
-        f"Pearson {fmt(result['pearson'])}"
+        f"Pearson {fmt(result['pearson'])}\nscale ratio {fmt(result['scale_ratio'])}, "
+        f"decision agreement at lambda {agreement}",
+        fontsize=10,
     )
     ax.legend()
     ax.grid(alpha=0.3)

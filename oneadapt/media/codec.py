@@ -21,20 +21,26 @@ from oneadapt.media.sources import Segment
 
 
 @dataclass
-class EncodedSegment:
-    """What the camera sends for one segment, and what the server decodes from it."""
+class Bitstream:
+    """What the camera sends for one segment."""
 
     config: Configuration
     data: bytes
     sent: np.ndarray
     """Indices of the segment's frames that were encoded and sent."""
-    decoded: np.ndarray
-    """uint8 RGB [T, H, W, 3] at the segment's size; unsent frames repeat the last sent."""
     encode_seconds: float
 
     @property
     def num_bytes(self) -> int:
         return len(self.data)
+
+
+@dataclass
+class EncodedSegment(Bitstream):
+    """What the camera sends for one segment, and what the server decodes from it."""
+
+    decoded: np.ndarray
+    """uint8 RGB [T, H, W, 3] at the segment's size; unsent frames repeat the last sent."""
 
 
 def sent_frames(num_frames: int, analysis_fps: int, fps: int) -> np.ndarray:
@@ -54,8 +60,8 @@ def output_size(width: int, height: int, target_height: int) -> tuple[int, int]:
     return even(width * h / height), h
 
 
-def encode(segment: Segment, config: Configuration, threads: int = 1) -> EncodedSegment:
-    """Encode ``segment`` with libx264 under ``config`` and decode it as the server would."""
+def compress(segment: Segment, config: Configuration, threads: int = 1) -> Bitstream:
+    """Encode ``segment`` with libx264 under ``config`` (what a camera does to send it)."""
     if config.fps < 1 or config.fps > segment.fps:
         raise OneAdaptError(
             f"frame rate {config.fps} is outside 1..{segment.fps}.",
@@ -84,13 +90,21 @@ def encode(segment: Segment, config: Configuration, threads: int = 1) -> Encoded
         packets.extend(encoder.encode(frame))
     packets.extend(encoder.encode(None))
     data = b"".join(bytes(p) for p in packets)
-    encode_seconds = time.perf_counter() - start
+    return Bitstream(config, data, sent, time.perf_counter() - start)
 
-    decoded = decode(data, segment.width, segment.height)
-    if len(decoded) != len(sent):
-        raise RuntimeError(f"decoder returned {len(decoded)} frames for {len(sent)} sent")
+
+def encode(segment: Segment, config: Configuration, threads: int = 1) -> EncodedSegment:
+    """Encode ``segment`` with libx264 under ``config`` and decode it as the server would."""
+    stream = compress(segment, config, threads)
+    decoded = decode(stream.data, segment.width, segment.height)
+    if len(decoded) != len(stream.sent):
+        raise RuntimeError(f"decoder returned {len(decoded)} frames for {len(stream.sent)} sent")
     return EncodedSegment(
-        config, data, sent, decoded[frame_owner(sent, len(segment))], encode_seconds
+        config,
+        stream.data,
+        stream.sent,
+        stream.encode_seconds,
+        decoded[frame_owner(stream.sent, len(segment))],
     )
 
 
