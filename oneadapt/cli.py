@@ -289,10 +289,10 @@ def bench(
     policies: Annotated[
         str,
         typer.Option(
-            help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, oracle, "
-            "fixed:QP/HEIGHT/FPS."
+            help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
+            "awstream@budget, chameleon@budget, oracle, fixed:QP/HEIGHT/FPS."
         ),
-    ] = "oneadapt,best-fixed,awstream,chameleon,oracle",
+    ] = "oneadapt,best-fixed,awstream,chameleon,awstream@budget,chameleon@budget,oracle",
     lambdas: Annotated[str, typer.Option(help="Comma-separated lambda values.")] = "0.1,0.3,1",
     qp: QpOpt = None,
     res: ResOpt = None,
@@ -301,6 +301,14 @@ def bench(
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = DEFAULT_CLASS_LIST,
     dnngrad_every: DnnGradEveryOpt = None,
+    profiling_budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Spare inferences per second for the @budget baselines (a re-profile of P "
+            "frames takes ceil(P / budget) seconds). Default: oneadapt's measured extra server "
+            "work on the same video and lambda."
+        ),
+    ] = None,
 ) -> None:
     """Run every policy at every lambda over every video through the same harness.
 
@@ -319,6 +327,11 @@ def bench(
         raise OneAdaptError(
             f"--lambdas {lambdas!r} needs values >= 0.", "Write e.g. --lambdas 0.1,0.3,1."
         )
+    if profiling_budget is not None and not profiling_budget > 0:
+        raise OneAdaptError(
+            f"--profiling-budget {profiling_budget} is not positive.",
+            "Give the spare inferences per second, e.g. --profiling-budget 5.",
+        )
     run_bench(
         videos,
         model,
@@ -332,6 +345,7 @@ def bench(
         fps=int_list(fps, "fps"),
         classes=classes.split(","),
         grad_settings=grad_settings(dnngrad_every),
+        profiling_budget=profiling_budget,
     )
     console.print(f"results in {out}")
 

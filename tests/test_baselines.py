@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from oneadapt.adapt.baselines import (
@@ -15,12 +18,13 @@ from oneadapt.adapt.baselines import (
     downsample,
     make_policy,
     parse_fixed,
+    spread,
 )
-from oneadapt.adapt.policy import FixedPolicy, PolicyContext
+from oneadapt.adapt.policy import FixedPolicy, Overhead, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.knobs import ConfigSpace, Configuration, Knob
-from oneadapt.media.sources import VideoSource
+from oneadapt.media.sources import Segment, Source, VideoSource
 from oneadapt.models.registry import load_model
 from oneadapt.tasks.detection import DetectionTask
 
@@ -125,6 +129,12 @@ def test_make_policy_names_and_fixed_specs(setup) -> None:
     assert isinstance(make_policy("awstream", context, 0.1, profiler=profiler), AWStreamPolicy)
     assert isinstance(make_policy("chameleon", context, 0.1, period=4), ChameleonPolicy)
     assert isinstance(make_policy("oracle", context, 0.1), OraclePolicy)
+    for name, kind in (("awstream@budget", AWStreamPolicy), ("chameleon@budget", ChameleonPolicy)):
+        budgeted = make_policy(name, context, 0.1, profiler=profiler, budget=3.5)
+        assert isinstance(budgeted, kind) and budgeted.budget == 3.5
+        with pytest.raises(OneAdaptError, match="budget"):
+            make_policy(name, context, 0.1, profiler=profiler)
+    assert make_policy("awstream", context, 0.1, profiler=profiler, budget=3.5).budget is None
     best = make_policy(
         "best-fixed", context, 0.1, profiler=profiler, source=source, offline_seconds=1
     )
@@ -146,3 +156,107 @@ def test_downsample_keeps_both_ends() -> None:
     assert downsample(knob, 10) == knob.values
     assert downsample(Knob("fps", (10,)), 3) == (10,)
     assert parse_fixed("fixed:36/240/2", "fast") == Configuration(36, 240, 2, "fast")
+
+
+def test_spread_charges_the_budget_per_second_and_the_total_exactly() -> None:
+    cost = Overhead(
+        camera_encodes=8, camera_seconds=0.8, profiling_inferences=28, profiling_seconds=2.8
+    )
+    assert spread(cost, None) == [cost]
+    assert spread(cost, 28.0) == [cost]
+    shares = spread(cost, 10.0)
+    assert [s.profiling_inferences for s in shares] == [10, 10, 8]
+    assert [s.camera_encodes for s in shares] == [8, 0, 0]
+    assert sum(s.profiling_seconds for s in shares) == pytest.approx(2.8)
+    assert [s.profiling_inferences for s in spread(cost, 2.5)][:4] == [2, 3, 2, 3]
+    assert len(spread(cost, 2.5)) == 12  # ceil(28 / 2.5)
+    assert sum(s.profiling_inferences for s in spread(cost, 2.5)) == 28
+
+
+def test_budgeted_awstream_keeps_the_old_configuration_while_profiling(setup) -> None:
+    context, profiler, _, segments = setup
+    unlimited = run_decisions(AWStreamPolicy(context, 1.0, period=1, profiler=profiler), segments)
+    found = unlimited[1][0]  # profiled on second 0, in use from second 1
+    assert found != context.space.reference  # otherwise the test could not tell
+    # 28 inferences at 14/s: two seconds of profiling, the result applies from second 2,
+    # where the next profile (period 1) starts at once.
+    budgeted = make_policy("awstream@budget", context, 1.0, profiler=profiler, budget=14, period=1)
+    decisions = run_decisions(budgeted, segments)
+    assert [c for c, _ in decisions] == [context.space.reference] * 2 + [found]
+    assert [o.profiling_inferences for _, o in decisions] == [14, 14, 14]
+    # 28 at 10/s: three seconds; nothing else starts meanwhile.
+    slow = run_decisions(
+        AWStreamPolicy(context, 1.0, period=1, profiler=profiler, budget=10), segments
+    )
+    assert [c for c, _ in slow] == [context.space.reference] * 3
+    assert [o.profiling_inferences for _, o in slow] == [10, 10, 8]
+    # Chameleon runs through the same mechanism: never more than the budget per second.
+    chameleon = ChameleonPolicy(context, 1.0, period=1, profiler=profiler, budget=5)
+    charged = [o.profiling_inferences for _, o in run_decisions(chameleon, segments)]
+    assert charged == [5, 5, 5]
+    with pytest.raises(OneAdaptError):
+        AWStreamPolicy(context, 1.0, profiler=profiler, budget=0)
+
+
+def blank(segment: Segment, index: int) -> Segment:
+    """``segment`` as an empty grey second (no object of interest for any detector)."""
+    return replace(segment, index=index, frames=np.full_like(segment.frames, 110))
+
+
+class ListSource(Source):
+    """Given segments, renumbered from 0, as a source."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.name, self.fps = "list", segments[0].fps
+        self.height, self.width = segments[0].height, segments[0].width
+        self._segments = [replace(s, index=i) for i, s in enumerate(segments)]
+
+    def segments(self, max_seconds: int | None = None) -> Iterator[Segment]:
+        yield from self._segments[:max_seconds]
+
+
+def test_profiling_skips_seconds_without_objects_of_interest(setup) -> None:
+    context, profiler, _, segments = setup
+    empty = blank(segments[0], 0)
+    assert not profiler.informative(empty) and profiler.informative(segments[0])
+    grid = list(context.space.grid())
+    naive = AWStreamPolicy(context, 1.0, profiler=profiler).best(empty, grid)
+    assert naive != context.space.reference  # what an unguarded profile would pick
+    stream = list(ListSource([empty, *segments[:2]]).segments())
+    for policy in (
+        AWStreamPolicy(context, 1.0, period=2, profiler=profiler),
+        ChameleonPolicy(context, 1.0, period=2, profiler=profiler),
+    ):
+        decisions = run_decisions(policy, stream)
+        # Second 0 is empty: reference kept, nothing charged; second 1 is profiled.
+        assert decisions[0] == (context.space.reference, Overhead())
+        assert decisions[1][0] == context.space.reference
+        assert decisions[1][1].profiling_inferences > 0
+        fresh = type(policy)(context, 1.0, period=2, profiler=profiler)  # starts at reference
+        assert decisions[2][0] == fresh.search(stream[1])[0]
+
+    # best-fixed: its one offline second is empty, so it looks further for one with objects.
+    best = BestFixedPolicy(
+        context, 1.0, ListSource([empty, *segments[:2]]), seconds=1, profiler=profiler
+    )
+    assert best.config == max(
+        grid,
+        key=lambda c: (
+            profiler.objective(segments[0], c, 1.0, 1.0),
+            -profiler.measure(segments[0], c).bytes,
+        ),
+    )
+    assert best.offline_overhead.profiling_inferences == 5 + GRID_FRAMES  # reference + grid
+    nothing = BestFixedPolicy(
+        context, 1.0, ListSource([empty, blank(segments[1], 1)]), seconds=1, profiler=profiler
+    )
+    assert nothing.config == context.space.reference
+    bounded = BestFixedPolicy(
+        context,
+        1.0,
+        ListSource([empty, *segments[:2]]),
+        seconds=1,
+        profiler=profiler,
+        scan_seconds=1,
+    )
+    assert bounded.config == context.space.reference

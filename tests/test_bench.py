@@ -9,10 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.bench import bench, cost_at_accuracy
 from oneadapt.evaluate.report import render_report
 
-POLICIES = ["oneadapt", "fixed:40/120/2", "best-fixed", "awstream", "chameleon", "oracle"]
+# The budgeted variant is listed first: bench must still run oneadapt before it.
+POLICIES = [
+    "awstream@budget",
+    "oneadapt",
+    "fixed:40/120/2",
+    "best-fixed",
+    "awstream",
+    "chameleon",
+    "oracle",
+]
 LAMBDAS = [0.05, 1.0]
 OUTPUTS = ("bench.parquet", "summary.json", "tradeoff_kbps.png", "tradeoff_dnn.png", "report.md")
 
@@ -64,6 +74,66 @@ def test_bench_writes_every_output_with_the_required_keys(bench_dir: Path) -> No
         (p["policy"], p["lambda"]): p["offline_profiling_inferences"] for p in summary["points"]
     }
     assert offline[("oracle", 1.0)] > 0 and offline[("best-fixed", 1.0)] > 0
+
+
+def test_budgeted_baseline_gets_oneadapts_measured_overhead(bench_dir: Path) -> None:
+    summary = json.loads((bench_dir / "summary.json").read_text())
+    overhead = {
+        p["lambda"]: p["overhead_frames_per_s"]
+        for p in summary["points"]
+        if p["policy"] == "oneadapt"
+    }
+    budgets = summary["meta"]["profiling_budgets"]
+    assert [(b["policy"], b["lambda"]) for b in budgets] == [
+        ("awstream@budget", lam) for lam in LAMBDAS
+    ]
+    for b in budgets:
+        assert b["basis"] == "oneadapt overhead"
+        assert (
+            b["inferences_per_s"] == pytest.approx(overhead[b["lambda"]])
+            and overhead[b["lambda"]] > 0
+        )
+    df = pd.read_parquet(bench_dir / "bench.parquet")
+    for b in budgets:
+        run = df[(df["policy"] == "awstream@budget") & (df["lambda"] == b["lambda"])]
+        # A budget of about one frame per second cannot finish a 28-inference profile in 3 s:
+        # whole inferences are charged as the budget accrues, the reference stays in use.
+        accrued = [int(np.floor(b["inferences_per_s"] * (k + 1) + 1e-9)) for k in range(3)]
+        assert run["profiling_inferences"].cumsum().tolist() == accrued
+        assert run["camera_encodes"].iloc[0] > 0
+        assert ((run["qp"] == 24) & (run["height"] == 240) & (run["fps"] == 5)).all()
+    oneadapt = [m for m in summary["matched"] if m["policy"] == "oneadapt"]
+    assert all("kbps_ratio_to_best_budgeted" in m for m in oneadapt)
+    report = (bench_dir / "report.md").read_text()
+    assert "awstream@budget" in report and "oneadapt against the best baseline" in report
+
+
+def test_bench_budget_without_oneadapt_and_validation(shared_data: Path, tmp_path: Path) -> None:
+    video = str(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi")
+    model = str(shared_data / "models" / "yolox_nano_416x416.onnx")
+    with pytest.raises(OneAdaptError, match="budget"):
+        bench([video], model, ["awstream@budget"], [1.0], tmp_path / "bad", profiling_budget=0)
+    assert not (tmp_path / "bad").exists()
+    small = {"qps": (40,), "heights": (240, 120), "fps": (2,), "seconds": 2, "analysis_fps": 5}
+    summary = bench(
+        [video], model, ["chameleon@budget"], [1.0], tmp_path / "a", progress=False, **small
+    )
+    (budget,) = summary["meta"]["profiling_budgets"]
+    ratio, every = summary["meta"]["backward_frame_equivalents"], summary["meta"]["dnngrad_every"]
+    assert budget["basis"] == "DNNGrad interval"
+    assert budget["inferences_per_s"] == pytest.approx(ratio / every)
+    given = bench(
+        [video],
+        model,
+        ["chameleon@budget"],
+        [1.0],
+        tmp_path / "b",
+        progress=False,
+        profiling_budget=3.0,
+        **small,
+    )
+    assert given["meta"]["profiling_budgets"][0]["inferences_per_s"] == 3.0
+    assert given["meta"]["profiling_budget"] == 3.0
 
 
 def test_oracle_objective_bounds_every_policy_every_second(bench_dir: Path) -> None:

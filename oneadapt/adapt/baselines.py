@@ -9,12 +9,20 @@ only by encoding it and running the DNN on it; every profiled configuration (and
 reference, whose detections score the others) is charged in full as profiling work,
 whether or not its frames were in the inference cache: the cache saves our wall time,
 not the method's cost.
+
+Two guards make the profiling baselines as strong as a careful implementation would be:
+a second whose reference output holds no object of interest is not profiled (every
+configuration would score 1.0 on it, so the cheapest would win for no reason); and the
+``@budget`` variants model the original comparison's spare-GPU budget, under which a
+re-profile takes time during which the old configuration stays in use.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
+import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +38,24 @@ from oneadapt.knobs import ConfigSpace, Configuration, Knob
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
-POLICY_NAMES = ("oneadapt", "fixed:QP/HEIGHT/FPS", "best-fixed", "awstream", "chameleon", "oracle")
+BUDGET_SUFFIX = "@budget"
+"""Appended to a periodic profiling policy's name: the same method under a profiling budget."""
+
+POLICY_NAMES = (
+    "oneadapt",
+    "fixed:QP/HEIGHT/FPS",
+    "best-fixed",
+    "awstream",
+    "chameleon",
+    "awstream" + BUDGET_SUFFIX,
+    "chameleon" + BUDGET_SUFFIX,
+    "oracle",
+)
+
+
+def is_budgeted(name: str) -> bool:
+    """Whether policy ``name`` is a budgeted variant (it needs ``budget=``)."""
+    return name.endswith(BUDGET_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,11 @@ class Profiler:
                 m.accuracy, m.bytes, m.frames_inferred, m.dnn_seconds, m.encode_seconds
             )
         return self._measured[key]
+
+    def informative(self, segment: Segment) -> bool:
+        """Whether profiling on ``segment`` can teach anything: its reference output holds an
+        object of interest (otherwise every configuration scores 1.0 against it)."""
+        return self.task.has_objects(self.reference_detections(segment))
 
     def cost(self, segment: Segment, configs: Iterable[Configuration]) -> Overhead:
         """The work of profiling ``configs`` (plus the reference) on ``segment`` from scratch."""
@@ -192,10 +222,48 @@ class ProfilingPolicy(Policy):
         )
 
 
+def spread(cost: Overhead, budget: float | None) -> list[Overhead]:
+    """``cost`` split into the per-second charges of a profile done at ``budget`` inferences
+    per second (None: unlimited, all in one second). The profile lasts
+    ``ceil(inferences / budget)`` seconds (at least one); through second k (from 0) it has
+    charged ``min(inferences, floor(budget * (k + 1)))`` inferences, so every second but the
+    last is charged the budget (whole inferences: a fractional budget alternates between its
+    floor and ceiling) and the total is exact. Server seconds follow the inferences; the
+    camera's encodes are charged in the first second (camera CPU is not what the budget
+    limits)."""
+    total = cost.profiling_inferences
+    if budget is None or total <= budget:
+        return [cost]
+    seconds = math.ceil(total / budget - 1e-9)
+    done = [min(total, math.floor(budget * k + 1e-9)) for k in range(seconds + 1)]
+    done[-1] = total
+    shares = []
+    for k in range(seconds):
+        inferences = done[k + 1] - done[k]
+        shares.append(
+            Overhead(
+                profiling_inferences=inferences,
+                profiling_seconds=cost.profiling_seconds * inferences / total,
+            )
+        )
+    shares[0].camera_encodes, shares[0].camera_seconds = cost.camera_encodes, cost.camera_seconds
+    return shares
+
+
 class PeriodicProfilingPolicy(ProfilingPolicy):
     """Re-profiles every ``period`` seconds on the segment at hand; the old configuration
-    stays in use for that second (profiling takes time), the new one applies from the next.
-    Profiling work is charged in the second it happens."""
+    stays in use while profiling runs, the new one applies from the second after it ends.
+
+    Without a ``budget`` a profile ends within its second (the new configuration applies
+    from the next) and its work is charged in that second. With a ``budget`` of B spare
+    inferences per second, a profile of P inferences started at second s ends after
+    ``ceil(P / B)`` seconds: the new configuration applies from ``s + ceil(P / B)`` and the
+    work is charged B per second over those seconds (:func:`spread`). The next profile starts
+    no earlier than both the end of this one and ``s + period``.
+
+    A second whose reference holds no object of interest is not profiled (nor charged): the
+    configuration in use (the reference at the start) stays, and profiling is tried again on
+    the next second."""
 
     def __init__(
         self,
@@ -205,6 +273,7 @@ class PeriodicProfilingPolicy(ProfilingPolicy):
         levels: int = 3,
         profiler: Profiler | None = None,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        budget: float | None = None,
     ) -> None:
         super().__init__(context, lam, profiler, gpu_weight)
         if period < 1 or levels < 1:
@@ -212,16 +281,34 @@ class PeriodicProfilingPolicy(ProfilingPolicy):
                 f"invalid profiling period {period} s or {levels} levels per knob.",
                 "Use a period >= 1 and levels >= 1.",
             )
-        self.period, self.levels = period, levels
+        if budget is not None and not budget > 0:
+            raise OneAdaptError(
+                f"invalid profiling budget {budget} inferences per second.",
+                "Use a budget > 0 (or None for unlimited profiling).",
+            )
+        self.period, self.levels, self.budget = period, levels, budget
         self.current = self.space.reference
         self._next_profile = 0
+        self._pending: tuple[Configuration, int] | None = None
+        """The result of the profile in progress and the second it applies from."""
+        self._owed: deque[Overhead] = deque()
+        """Per-second charges still due for the profile in progress."""
 
     def decide(self, second: int, segment: Segment) -> Configuration:
+        if self._pending is not None and second >= self._pending[1]:
+            self.current, self._pending = self._pending[0], None
         in_force = self.current
-        if second >= self._next_profile:
-            self.current, profiled = self.search(segment)
-            self.charge(self.profiler.cost(segment, profiled))
-            self._next_profile = second + self.period
+        if (
+            self._pending is None
+            and second >= self._next_profile
+            and self.profiler.informative(segment)
+        ):
+            found, profiled = self.search(segment)
+            self._owed.extend(spread(self.profiler.cost(segment, profiled), self.budget))
+            self._pending = (found, second + len(self._owed))
+            self._next_profile = max(second + self.period, self._pending[1])
+        if self._owed:
+            self.charge(self._owed.popleft())
         return in_force
 
     @abc.abstractmethod
@@ -240,8 +327,9 @@ class AWStreamPolicy(PeriodicProfilingPolicy):
         levels: int = 3,
         profiler: Profiler | None = None,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        budget: float | None = None,
     ) -> None:
-        super().__init__(context, lam, period, levels, profiler, gpu_weight)
+        super().__init__(context, lam, period, levels, profiler, gpu_weight, budget)
 
     def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
         configs = downsampled_grid(self.space, self.levels)
@@ -261,8 +349,9 @@ class ChameleonPolicy(PeriodicProfilingPolicy):
         passes: int = 2,
         profiler: Profiler | None = None,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        budget: float | None = None,
     ) -> None:
-        super().__init__(context, lam, period, levels, profiler, gpu_weight)
+        super().__init__(context, lam, period, levels, profiler, gpu_weight, budget)
         self.passes = max(passes, 1)
 
     def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
@@ -299,8 +388,12 @@ class OraclePolicy(ProfilingPolicy):
 
 class BestFixedPolicy(ProfilingPolicy):
     """The best static configuration for lambda, chosen once, offline, by profiling the full
-    grid on the first ``seconds`` of the source (mean objective). That one-time work is
-    recorded in ``offline_overhead``, not charged to the streamed seconds."""
+    grid on the first ``seconds`` of the source (mean objective over those of them that are
+    informative, :meth:`Profiler.informative`). When none of them is, it looks further, up to
+    ``scan_seconds`` of the source (None: all of it), and profiles the first informative
+    second found; with none at all it keeps the reference, which an empty road cannot fault.
+    Every second scanned costs its reference inference, every informative one the grid; that
+    one-time work is recorded in ``offline_overhead``, not charged to the streamed seconds."""
 
     def __init__(
         self,
@@ -310,11 +403,20 @@ class BestFixedPolicy(ProfilingPolicy):
         seconds: int = 5,
         profiler: Profiler | None = None,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        scan_seconds: int | None = None,
     ) -> None:
         super().__init__(context, lam, profiler, gpu_weight)
         configs = list(self.space.grid())
         totals = {c: np.zeros(2) for c in configs}  # summed (objective, -bytes): cheaper wins ties
-        for segment in source.segments(seconds):
+        informative = 0
+        limit = None if scan_seconds is None else max(scan_seconds, seconds)
+        for i, segment in enumerate(source.segments(limit)):
+            if i >= seconds and informative:
+                break
+            if not self.profiler.informative(segment):
+                self.offline_overhead += self.profiler.cost(segment, [])
+                continue
+            informative += 1
             self.offline_overhead += self.profiler.cost(segment, configs)
             for c in configs:
                 totals[c] += (
@@ -326,7 +428,9 @@ class BestFixedPolicy(ProfilingPolicy):
                 f"best-fixed found no segment in the first {seconds} s of {source.name}.",
                 "Use a longer source or more offline seconds.",
             )
-        self.config = max(configs, key=lambda c: tuple(totals[c]))
+        self.config = (
+            max(configs, key=lambda c: tuple(totals[c])) if informative else self.space.reference
+        )
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         return self.config
@@ -340,25 +444,42 @@ def make_policy(
     profiler: Profiler | None = None,
     source: Source | None = None,
     offline_seconds: int = 5,
+    scan_seconds: int | None = None,
+    budget: float | None = None,
     **options: Any,
 ) -> Policy:
     """A policy by name (see :data:`POLICY_NAMES`). ``profiler`` shares measurements between
-    profiling policies; ``source`` and ``offline_seconds`` are what ``best-fixed`` chooses its
-    configuration on; ``options`` go to the policy's constructor (e.g. ``period=``,
-    ``levels=``, ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
+    profiling policies; ``source``, ``offline_seconds`` and ``scan_seconds`` are what
+    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`); ``budget`` is the
+    spare inferences per second of the ``@budget`` variants (required by them, ignored by
+    the others); ``options`` go to the policy's constructor (e.g. ``period=``, ``levels=``,
+    ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
     if name == "oneadapt":
         from oneadapt.adapt.gradient_policy import GradientPolicy
 
         return GradientPolicy(context, lam, **options)
     if name.startswith("fixed:"):
         return FixedPolicy(parse_fixed(name, context.space.preset))
-    profiling: dict[str, type[ProfilingPolicy]] = {
+    periodic: dict[str, type[PeriodicProfilingPolicy]] = {
         "awstream": AWStreamPolicy,
         "chameleon": ChameleonPolicy,
-        "oracle": OraclePolicy,
     }
-    if name in profiling:
-        return profiling[name](context, lam, profiler=profiler, **options)
+    base = name.removesuffix(BUDGET_SUFFIX)
+    if base in periodic:
+        if is_budgeted(name) and budget is None:
+            raise OneAdaptError(
+                f"{name} needs a profiling budget.",
+                "Pass budget= (spare inferences per second) to make_policy.",
+            )
+        return periodic[base](
+            context,
+            lam,
+            profiler=profiler,
+            budget=budget if is_budgeted(name) else None,
+            **options,
+        )
+    if name == "oracle":
+        return OraclePolicy(context, lam, profiler=profiler, **options)
     if name == "best-fixed":
         if source is None:
             raise OneAdaptError(
@@ -366,6 +487,12 @@ def make_policy(
                 "Pass source= to make_policy.",
             )
         return BestFixedPolicy(
-            context, lam, source, seconds=offline_seconds, profiler=profiler, **options
+            context,
+            lam,
+            source,
+            seconds=offline_seconds,
+            profiler=profiler,
+            scan_seconds=scan_seconds,
+            **options,
         )
     raise OneAdaptError(f"unknown policy {name!r}.", f"Use one of {', '.join(POLICY_NAMES)}.")

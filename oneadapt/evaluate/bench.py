@@ -10,6 +10,11 @@ DNN work is reported in frame-equivalents: frames inferred for streaming, plus p
 inferences, plus backward passes (DNNGrad) weighted by the measured time of one backward
 pass over one forward pass of the same detector, same framework, same frame
 (:func:`backward_frame_ratio`; the forward pass is the frame's inference).
+
+The ``@budget`` variants of the profiling baselines get a spare-GPU budget of inferences per
+second: the one given, or by default oneadapt's own measured extra server work (its
+overhead frames per second) on the same video at the same lambda, so both methods are
+compared at equal adaptation compute. oneadapt therefore runs before them.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from oneadapt.adapt.baselines import Profiler, make_policy
+from oneadapt.adapt.baselines import Profiler, is_budgeted, make_policy
 from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
+from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.profile import pareto_mask
 from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
@@ -39,6 +45,9 @@ from oneadapt.storage import atomic_path, atomic_write_text, prepare_output_dir
 from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
+UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed")
+BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget")
+PROFILING_BASELINES = ("awstream", "chameleon")
 
 
 def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
@@ -76,13 +85,17 @@ def cost_at_accuracy(cost: np.ndarray, accuracy: np.ndarray, target: float) -> f
     return float(c[i - 1] + t * (c[i] - c[i - 1]))
 
 
+def overhead_frames(df: pd.DataFrame, backward_ratio: float) -> pd.Series:
+    """Adaptation work per row in frame-equivalents: profiling inferences plus backward
+    passes weighted by :func:`backward_frame_ratio`."""
+    return df["profiling_inferences"] + df["backward_passes"] * backward_ratio
+
+
 def summarize(
     df: pd.DataFrame, offline: dict[tuple[str, str, float], int], backward_ratio: float
 ) -> dict:
     """``points`` (per video, policy, lambda) and ``matched`` (per target accuracy, policy)."""
-    work = df.assign(
-        overhead_frames=df["profiling_inferences"] + df["backward_passes"] * backward_ratio
-    )
+    work = df.assign(overhead_frames=overhead_frames(df, backward_ratio))
     work["dnn_frames"] = work["frames_inferred"] + work["overhead_frames"]
     grouped = work.groupby(["video", "policy", "lambda"], sort=False)
     means = grouped[
@@ -122,8 +135,37 @@ def summarize(
                 )
                 for key, short in (("kbps", "kbps"), ("dnn_frames_per_s", "dnn"))
             }
+            if policy == "oneadapt":
+                ratios.update(against_best(c, costs))
             matched.append({"target_accuracy": target, "policy": policy, **c, **ratios})
     return {"points": points, "matched": matched}
+
+
+def against_best(own: dict, costs: dict[str, dict]) -> dict[str, float | None]:
+    """oneadapt's matched cost over the least of a group of baselines at the same accuracy
+    (below 1: oneadapt is cheaper than the best of them): kbit/s against the unbudgeted
+    baselines (:data:`UNBUDGETED_BASELINES`) and against the budgeted ones, DNN frames/s
+    against the profiling baselines, unbudgeted and budgeted. None where oneadapt or every
+    baseline of the group misses the accuracy, or the group was not run."""
+
+    def ratio(key: str, group: Sequence[str]) -> float | None:
+        theirs = [costs[p][key] for p in group if p in costs and costs[p][key] is not None]
+        if own[key] is None or not theirs or min(theirs) <= 0:
+            return None
+        return own[key] / min(theirs)
+
+    return {
+        "kbps_ratio_to_best_baseline": ratio("kbps", UNBUDGETED_BASELINES),
+        "kbps_ratio_to_best_budgeted": ratio("kbps", BUDGETED_BASELINES),
+        "dnn_ratio_to_best_profiling": ratio("dnn_frames_per_s", PROFILING_BASELINES),
+        "dnn_ratio_to_best_budgeted": ratio("dnn_frames_per_s", BUDGETED_BASELINES),
+    }
+
+
+def run_order(policies: Sequence[str]) -> list[str]:
+    """``policies`` with the budgeted variants last (otherwise in the given order), so that
+    oneadapt, whose measured overhead is their default budget, runs before them."""
+    return [p for p in policies if not is_budgeted(p)] + [p for p in policies if is_budgeted(p)]
 
 
 def bench(
@@ -142,13 +184,23 @@ def bench(
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
     grad_settings: DNNGradSettings | None = None,
+    profiling_budget: float | None = None,
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
     (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
     (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
     ``best_fixed_seconds`` of the benchmarked seconds; ``grad_settings`` is how the server
-    computes DNNGrad for the gradient policy."""
+    computes DNNGrad for the gradient policy. ``profiling_budget`` is the spare inferences per
+    second of the ``@budget`` baselines; None: oneadapt's measured overhead frames per second
+    on the same video and lambda, or, when oneadapt is not benchmarked, one DNNGrad backward
+    pass per ``grad_settings.interval`` seconds in frame-equivalents. The budgets used are in
+    ``summary["meta"]["profiling_budgets"]``."""
+    if profiling_budget is not None and not profiling_budget > 0:
+        raise OneAdaptError(
+            f"profiling budget {profiling_budget} is not positive.",
+            "Give the spare inferences per second as a number > 0.",
+        )
     start = time.perf_counter()
     grad_settings = grad_settings or DNNGradSettings()
     out = prepare_output_dir(out)
@@ -162,6 +214,7 @@ def bench(
     ratio = backward_frame_ratio(model, task, first.frames[0])
     frames: list[pd.DataFrame] = []
     offline: dict[tuple[str, str, float], int] = {}
+    budgets: list[dict] = []
     spaces = []
     for source in sources:
         space = ConfigSpace.default(source.height, analysis_fps, qps, heights, fps)
@@ -174,8 +227,25 @@ def bench(
         references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
         reference_bytes = {i: r.bytes for i, r in references.items()}
         reference_frames = {i: r.frames for i, r in references.items()}
-        for name in policies:
+        own_overhead: dict[float, float] = {}  # oneadapt's overhead frames/s, per lambda
+        for name in run_order(policies):
             for lam in lambdas:
+                budget = None
+                if is_budgeted(name):
+                    budget, basis = profiling_budget, "given"
+                    if budget is None and own_overhead.get(float(lam), 0) > 0:
+                        budget, basis = own_overhead[float(lam)], "oneadapt overhead"
+                    elif budget is None:
+                        budget, basis = ratio / grad_settings.interval, "DNNGrad interval"
+                    budgets.append(
+                        {
+                            "video": source.name,
+                            "policy": name,
+                            "lambda": float(lam),
+                            "inferences_per_s": budget,
+                            "basis": basis,
+                        }
+                    )
                 console.print(f"{source.name}: {name} at lambda {lam:g}")
                 policy = make_policy(
                     name,
@@ -184,6 +254,8 @@ def bench(
                     profiler=profiler,
                     source=source,
                     offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
+                    scan_seconds=seconds,
+                    budget=budget,
                     gpu_weight=gpu_weight,
                 )
                 df = run_policy(
@@ -204,6 +276,8 @@ def bench(
                 df.insert(0, "policy", name)
                 df.insert(0, "video", source.name)
                 frames.append(df)
+                if name == "oneadapt":
+                    own_overhead[float(lam)] = float(overhead_frames(df, ratio).mean())
                 extra = getattr(policy, "offline_overhead", None)
                 offline[(source.name, name, float(lam))] = (
                     extra.profiling_inferences if extra else 0
@@ -220,6 +294,8 @@ def bench(
         "gpu_weight": gpu_weight,
         "backward_frame_equivalents": ratio,
         "dnngrad_every": grad_settings.interval,
+        "profiling_budget": profiling_budget,
+        "profiling_budgets": budgets,
         "wall_seconds": time.perf_counter() - start,
     }
     with atomic_path(out / "bench.parquet") as tmp:

@@ -138,6 +138,11 @@ class DetectionTask:
     def relevant(self, dets: Detections) -> Detections:
         return dets.select(self.classes, self.score_threshold)
 
+    def has_objects(self, frames: Sequence[Detections]) -> bool:
+        """Whether any frame holds an object of interest: a profile scored against a reference
+        without one rates every configuration 1.0 and learns nothing about the trade-off."""
+        return any(len(self.relevant(d)) > 0 for d in frames)
+
     def frame_accuracy(self, pred: Detections, ref: Detections) -> float:
         return frame_f1(self.relevant(pred), self.relevant(ref), self.iou_threshold)
 
