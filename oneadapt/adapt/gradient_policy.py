@@ -149,26 +149,33 @@ def probe_knobs(
     return probes, Overhead(camera_encodes=len(probes), camera_seconds=time.perf_counter() - start)
 
 
-class Adam:
-    """Adam ascent on one scalar (the method's reference optimiser). With betas (0.5, 0.5)
-    it takes close to sign steps of ``lr``: several list values at once while the gradient
-    keeps its sign, shrinking steps when it flips, and some momentum through seconds that
-    show no measurable change (gradient 0)."""
+class SignStep:
+    """Step on one knob's position from the sign of its objective gradient alone (Rprop).
 
-    def __init__(self, lr: float, betas: tuple[float, float], eps: float = 1e-12) -> None:
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.m = self.v = 0.0
-        self.t = 0
+    The gradient's sign is what the estimate gets right most often; its size is noisy. The
+    step, in list values, doubles while the sign holds (the cheap corner, or the way back
+    when objects arrive, is reached in a few seconds however long the list) and halves when
+    it flips (settling instead of oscillating around the best value). A second with no
+    measurable change (gradient exactly 0) keeps the last direction.
+    """
+
+    def __init__(self, spacing: float, first: float = 1.0, grow: float = 2.0) -> None:
+        self.spacing = spacing
+        """Position distance between neighbouring list values."""
+        self.first, self.grow = first, grow
+        self.size = first
+        """Current step in list values."""
+        self.direction = 0.0
 
     def step(self, grad: float) -> float:
-        """The change to apply to the parameter for this gradient."""
-        b1, b2 = self.betas
-        self.t += 1
-        self.m = b1 * self.m + (1 - b1) * grad
-        self.v = b2 * self.v + (1 - b2) * grad * grad
-        m_hat = self.m / (1 - b1**self.t)
-        v_hat = self.v / (1 - b2**self.t)
-        return self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+        """The change to apply to the position for this gradient."""
+        sign = float(np.sign(grad)) or self.direction
+        if self.direction and sign == self.direction:
+            self.size = min(self.size * self.grow, 1.0 / self.spacing)
+        elif self.direction and sign:
+            self.size = max(self.size / self.grow, self.first / 4)
+        self.direction = sign
+        return sign * self.size * self.spacing
 
 
 def value_toward_dearer(knob: Knob, x: float) -> int:
@@ -199,26 +206,24 @@ class GradientPolicy(Policy):
         self,
         context: PolicyContext,
         lam: float,
-        lr: float = 0.5,
-        betas: tuple[float, float] = (0.5, 0.5),
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
         max_kbps: float | None = None,
     ) -> None:
         super().__init__()
-        if not (math.isfinite(lam) and lam >= 0 and lr > 0 and gpu_weight >= 0) or (
+        if not (math.isfinite(lam) and lam >= 0 and gpu_weight >= 0) or (
             max_kbps is not None and not (math.isfinite(max_kbps) and max_kbps > 0)
         ):
             raise OneAdaptError(
-                f"invalid gradient-policy settings (lambda {lam}, lr {lr}, gpu_weight "
+                f"invalid gradient-policy settings (lambda {lam}, gpu_weight "
                 f"{gpu_weight}, max_kbps {max_kbps}).",
-                "Use a finite lambda >= 0, lr > 0, gpu_weight >= 0 and a budget > 0 kbit/s.",
+                "Use a finite lambda >= 0, gpu_weight >= 0 and a budget > 0 kbit/s.",
             )
         self.space = context.space
         self.lam, self.gpu_weight, self.max_kbps = lam, gpu_weight, max_kbps
         if max_kbps is not None and lam == 0:
             self.lam = 0.1  # a multiplicative dual update needs a positive start
         self.x = {k.name: 1.0 for k in self.space.knobs}
-        self.optimisers = {k.name: Adam(lr, betas) for k in self.space.knobs}
+        self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
         self.last_probes: list[InputGrad] = []
         self.last_gradients: dict[str, float] = {}
@@ -267,7 +272,7 @@ class GradientPolicy(Policy):
             g = self.gradient(probe)
             self.last_gradients[probe.knob] = g
             knob = self.space.knob(probe.knob)
-            x = self.x[probe.knob] + self.optimisers[probe.knob].step(g)
+            x = self.x[probe.knob] + self.steppers[probe.knob].step(g)
             self.x[probe.knob] = float(np.clip(x, knob.position(knob.values[-1]), 1.0))
 
     def _reference_bytes(self, feedback: Feedback) -> int:

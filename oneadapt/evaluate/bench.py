@@ -47,6 +47,10 @@ from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
 UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed")
 BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget")
+BUDGET_MODE = "oneadapt@max-kbps"
+"""The gradient policy in bandwidth-budget mode; its rows' ``lambda`` holds the budget."""
+BUDGET_START_LAMBDA = 0.1
+"""Where the budget mode's dual variable starts."""
 PROFILING_BASELINES = ("awstream", "chameleon")
 
 
@@ -185,6 +189,7 @@ def bench(
     best_fixed_seconds: int = 5,
     grad_settings: DNNGradSettings | None = None,
     profiling_budget: float | None = None,
+    max_kbps: Sequence[float] = (),
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
@@ -228,60 +233,59 @@ def bench(
         reference_bytes = {i: r.bytes for i, r in references.items()}
         reference_frames = {i: r.frames for i, r in references.items()}
         own_overhead: dict[float, float] = {}  # oneadapt's overhead frames/s, per lambda
-        for name in run_order(policies):
-            for lam in lambdas:
-                budget = None
-                if is_budgeted(name):
-                    budget, basis = profiling_budget, "given"
-                    if budget is None and own_overhead.get(float(lam), 0) > 0:
-                        budget, basis = own_overhead[float(lam)], "oneadapt overhead"
-                    elif budget is None:
-                        budget, basis = ratio / grad_settings.interval, "DNNGrad interval"
-                    budgets.append(
-                        {
-                            "video": source.name,
-                            "policy": name,
-                            "lambda": float(lam),
-                            "inferences_per_s": budget,
-                            "basis": basis,
-                        }
-                    )
-                console.print(f"{source.name}: {name} at lambda {lam:g}")
-                policy = make_policy(
-                    name,
-                    context,
-                    lam,
-                    profiler=profiler,
-                    source=source,
-                    offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
-                    scan_seconds=seconds,
-                    budget=budget,
-                    gpu_weight=gpu_weight,
+        runs = [(name, lam) for name in run_order(policies) for lam in lambdas]
+        budget_runs = [(BUDGET_MODE, b) for b in max_kbps]  # objective at its final lambda
+        for name, lam in budget_runs + runs:
+            budget = None
+            if is_budgeted(name):
+                budget, basis = profiling_budget, "given"
+                if budget is None and own_overhead.get(float(lam), 0) > 0:
+                    budget, basis = own_overhead[float(lam)], "oneadapt overhead"
+                elif budget is None:
+                    budget, basis = ratio / grad_settings.interval, "DNNGrad interval"
+                budgets.append(
+                    {
+                        "video": source.name,
+                        "policy": name,
+                        "lambda": float(lam),
+                        "inferences_per_s": budget,
+                        "basis": basis,
+                    }
                 )
-                df = run_policy(
-                    source, policy, detector, task, space, seconds, progress, grad_settings
-                )
-                df["reference_bytes"] = df["second"].map(reference_bytes)
-                df["reference_frames"] = df["second"].map(reference_frames)
-                df["objective"] = objective(
-                    df["accuracy"],
-                    df["bytes"],
-                    df["frames_inferred"],
-                    df["reference_bytes"],
-                    df["reference_frames"],
-                    lam,
-                    gpu_weight,
-                )
-                df.insert(0, "lambda", float(lam))
-                df.insert(0, "policy", name)
-                df.insert(0, "video", source.name)
-                frames.append(df)
-                if name == "oneadapt":
-                    own_overhead[float(lam)] = float(overhead_frames(df, ratio).mean())
-                extra = getattr(policy, "offline_overhead", None)
-                offline[(source.name, name, float(lam))] = (
-                    extra.profiling_inferences if extra else 0
-                )
+            console.print(f"{source.name}: {name} at lambda {lam:g}")
+            mode = {"max_kbps": lam} if name == BUDGET_MODE else {}
+            policy = make_policy(
+                "oneadapt" if name == BUDGET_MODE else name,
+                context,
+                BUDGET_START_LAMBDA if name == BUDGET_MODE else lam,
+                profiler=profiler,
+                source=source,
+                offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
+                scan_seconds=seconds,
+                budget=budget,
+                gpu_weight=gpu_weight,
+                **mode,
+            )
+            df = run_policy(source, policy, detector, task, space, seconds, progress, grad_settings)
+            df["reference_bytes"] = df["second"].map(reference_bytes)
+            df["reference_frames"] = df["second"].map(reference_frames)
+            df["objective"] = objective(
+                df["accuracy"],
+                df["bytes"],
+                df["frames_inferred"],
+                df["reference_bytes"],
+                df["reference_frames"],
+                policy.lam if name == BUDGET_MODE else lam,  # type: ignore[attr-defined]
+                gpu_weight,
+            )
+            df.insert(0, "lambda", float(lam))
+            df.insert(0, "policy", name)
+            df.insert(0, "video", source.name)
+            frames.append(df)
+            if name == "oneadapt":
+                own_overhead[float(lam)] = float(overhead_frames(df, ratio).mean())
+            extra = getattr(policy, "offline_overhead", None)
+            offline[(source.name, name, float(lam))] = extra.profiling_inferences if extra else 0
 
     df = pd.concat(frames, ignore_index=True)
     summary = summarize(df, offline, ratio)
@@ -290,6 +294,7 @@ def bench(
         "videos": [s.name for s in sources],
         "policies": list(policies),
         "lambdas": [float(x) for x in lambdas],
+        "max_kbps": [float(x) for x in max_kbps],
         "space": "; ".join(spaces),
         "gpu_weight": gpu_weight,
         "backward_frame_equivalents": ratio,

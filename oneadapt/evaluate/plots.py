@@ -25,8 +25,10 @@ def plot_run(
     path: Path,
     title: str = "",
     regimes: Sequence[tuple[int, int, str]] = (),
+    max_kbps: float | None = None,
 ) -> None:
-    """Stacked panels over time: each knob's value, accuracy, and bandwidth. ``regimes``
+    """Stacked panels over time: each knob's value, accuracy, and bandwidth (with a budget
+    ``max_kbps``, the budget and the running mean it constrains). ``regimes``
     (start, end, name), known for the procedural scene, shade every panel and are named on
     the top one (those the run covers), so one can see whether the knobs follow the content."""
     fig = Figure(figsize=(10, 11))
@@ -51,6 +53,10 @@ def plot_run(
     axes[3].legend(loc="lower right")
     axes[4].plot(t, df["kbps"], color="tab:red", marker=".", lw=1)
     axes[4].axhline(df["kbps"].mean(), color="tab:red", ls="--", lw=0.8, label="mean")
+    if max_kbps is not None:
+        axes[4].axhline(max_kbps, color="black", lw=1.2, label=f"budget {max_kbps:g}")
+        running = df["kbps"].expanding().mean()
+        axes[4].plot(t, running, color="tab:purple", lw=1.2, label="running mean")
     axes[4].set_ylabel("kbit/s")
     axes[4].set_xlabel("second")
     axes[4].legend(loc="upper right")

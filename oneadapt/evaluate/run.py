@@ -114,14 +114,18 @@ def write_run_outputs(
     out_dir: Path,
     title: str = "",
     regimes: Sequence[tuple[int, int, str]] = (),
+    max_kbps: float | None = None,
 ) -> None:
     """``run.parquet`` (per second), ``run.png`` (over time, content ``regimes`` shaded where
-    known) and ``summary.json`` (column means), each written atomically."""
+    known, the bandwidth budget drawn when there is one) and ``summary.json`` (column means),
+    each written atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "run.parquet") as tmp:
         df.to_parquet(tmp, index=False)
-    plot_run(df, out_dir / "run.png", title, regimes)
+    plot_run(df, out_dir / "run.png", title, regimes, max_kbps)
     summary = {c: float(df[c].mean()) for c in df.columns if c != "second"}
     summary["seconds"] = len(df)
+    if max_kbps is not None:
+        summary["max_kbps"] = max_kbps
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
