@@ -42,6 +42,7 @@ def bench_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         qps=(24, 40),
         heights=(240, 120),
         fps=(5, 2),
+        max_kbps=(20.0,),
     )
     return out
 
@@ -50,10 +51,13 @@ def test_bench_writes_every_output_with_the_required_keys(bench_dir: Path) -> No
     for name in OUTPUTS:
         assert (bench_dir / name).stat().st_size > 0, name
     summary = json.loads((bench_dir / "summary.json").read_text())
-    assert len(summary["points"]) == len(POLICIES) * len(LAMBDAS)
+    budget_mode = [p for p in summary["points"] if p["policy"] == "oneadapt@max-kbps"]
+    assert [p["lambda"] for p in budget_mode] == [20.0]  # the budget, in the lambda column
+    assert summary["meta"]["max_kbps"] == [20.0]
+    assert len(summary["points"]) == len(POLICIES) * len(LAMBDAS) + 1
     point_keys = {"video", "policy", "lambda", "accuracy", "kbps", "dnn_frames_per_s"}
     assert all(point_keys | {"overhead_frames_per_s"} <= p.keys() for p in summary["points"])
-    assert len(summary["matched"]) == 3 * len(POLICIES)
+    assert len(summary["matched"]) == 3 * (len(POLICIES) + 1)
     matched_keys = {"target_accuracy", "policy", "kbps", "dnn_frames_per_s"}
     ratio_keys = {"kbps_ratio_to_oneadapt", "dnn_ratio_to_oneadapt"}
     assert all(matched_keys | ratio_keys <= m.keys() for m in summary["matched"])

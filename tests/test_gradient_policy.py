@@ -9,19 +9,19 @@ import pytest
 from oneadapt.adapt.gradient_policy import (
     GradientPolicy,
     InputGrad,
-    accuracy_at_stake,
     salient_squared_error,
-    value_toward_dearer,
+    settle,
 )
+from oneadapt.adapt.gradients import accuracy_at_stake
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
 from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import EncodedSegment, frame_owner
 
 
-def _run(yolox_highway, lam: float, seconds: int):
+def _run(yolox_highway, lam: float, seconds: int, max_kbps: float | None = None):
     detector, task, source, space = yolox_highway
-    policy = GradientPolicy(PolicyContext(space, detector, task), lam=lam)
+    policy = GradientPolicy(PolicyContext(space, detector, task), lam=lam, max_kbps=max_kbps)
     df = run_policy(source, policy, detector, task, space, seconds=seconds, progress=False)
     return df, policy, space
 
@@ -47,6 +47,15 @@ def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
         assert knob.index(getattr(last, knob.name)) >= 2, knob.name
     assert df["bytes"].iloc[-1] < df["bytes"].iloc[0] / 4
     assert all(g < 0 for g in policy.last_gradients.values())
+
+
+def test_a_bandwidth_budget_raises_lambda_until_the_stream_fits(yolox_highway) -> None:
+    df, policy, _ = _run(yolox_highway, 0.01, 6, max_kbps=30.0)
+    assert df["kbps"].iloc[0] > 60  # the reference, far above the budget
+    assert policy.lam > 0.05  # raised for every second over budget
+    assert df["kbps"].iloc[-2:].max() < df["kbps"].iloc[0] / 2
+    df, policy, space = _run(yolox_highway, 0.01, 3, max_kbps=1e6)
+    assert policy.lam < 0.01 and policy.current() == space.reference  # never over: no saving
 
 
 def _encoded(frames: np.ndarray, sent: list[int]) -> EncodedSegment:
@@ -86,10 +95,9 @@ def test_accuracy_change_is_negative_towards_the_cheaper_value() -> None:
     assert dearer.accuracy_change == pytest.approx(0.04)
 
 
-def test_positions_round_toward_the_dearer_value() -> None:
-    knob = Knob("qp", (24, 32, 40, 48))
-    assert value_toward_dearer(knob, 1.0) == 24
-    assert value_toward_dearer(knob, 0.76) == 24
-    assert value_toward_dearer(knob, 0.75) == 32
-    assert value_toward_dearer(knob, 0.26) == 40
-    assert value_toward_dearer(knob, 0.25) == 48
+def test_a_value_changes_only_when_the_position_moves_clearly_away() -> None:
+    knob = Knob("qp", (24, 32, 40, 48))  # positions 1, 0.75, 0.5, 0.25
+    assert settle(knob, 32, 0.75 + 0.18) == 32  # less than 0.75 values above: stays
+    assert settle(knob, 32, 0.75 - 0.18) == 32
+    assert settle(knob, 32, 0.95) == 24  # 0.8 values up: the nearest value
+    assert settle(knob, 32, 0.25) == 48  # a multi-value jump

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oneadapt.adapt.gradients import FeedbackMap
+from oneadapt.adapt.gradients import FeedbackMap, accuracy_at_stake
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
@@ -70,13 +70,6 @@ def salient_squared_error(
         cols = np.minimum(block, width - np.arange(wb) * block)
         error[r] = sums / ((y1 - y0) * cols)
     return error
-
-
-def accuracy_at_stake(squared_error: np.ndarray, weights: np.ndarray, block: int) -> float:
-    """Estimated accuracy (F1) change of an input change with per-block mean squared error
-    ``squared_error`` under the DNNGrad map ``weights``: ``block * sqrt(sum w^2 e)`` (see the
-    module docstring)."""
-    return float(block * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
 
 
 @dataclass
@@ -152,11 +145,13 @@ def probe_knobs(
 class SignStep:
     """Step on one knob's position from the sign of its objective gradient alone (Rprop).
 
-    The gradient's sign is what the estimate gets right most often; its size is noisy. The
-    step, in list values, doubles while the sign holds (the cheap corner, or the way back
-    when objects arrive, is reached in a few seconds however long the list) and halves when
-    it flips (settling instead of oscillating around the best value). A second with no
-    measurable change (gradient exactly 0) keeps the last direction.
+    The gradient's sign is what the estimate gets right most often; its size is noisy. Toward
+    cheaper values the step, in list values, doubles while the sign holds (the cheap corner
+    is reached in a few seconds however long the list); toward dearer values it is at most
+    one list value a second, since bandwidth grows steeply toward the expensive end and
+    every knob asks for more at once when accuracy drops. A flip halves the step (settling
+    instead of oscillating); a second with no measurable change (gradient exactly 0) keeps
+    the last direction.
     """
 
     def __init__(self, spacing: float, first: float = 1.0, grow: float = 2.0) -> None:
@@ -171,20 +166,36 @@ class SignStep:
         """The change to apply to the position for this gradient."""
         sign = float(np.sign(grad)) or self.direction
         if self.direction and sign == self.direction:
-            self.size = min(self.size * self.grow, 1.0 / self.spacing)
+            self.size = self.size * self.grow
         elif self.direction and sign:
-            self.size = max(self.size / self.grow, self.first / 4)
+            self.size = self.size / self.grow
+        self.size = float(np.clip(self.size, self.first / 4, 1.0 if sign > 0 else 1 / self.spacing))
         self.direction = sign
         return sign * self.size * self.spacing
 
 
-def value_toward_dearer(knob: Knob, x: float) -> int:
-    """The knob value at position ``x``, rounding toward the more expensive neighbour: an
-    uncertain step errs on the side of accuracy; the cheapest value needs ``x`` at the
-    bottom of the range."""
+HYSTERESIS = 0.75
+"""How far (in list values) a knob's position must move from its value's position before
+the value changes: a step that flips back and forth (settling between two values) does not
+make the stream jump between them every second."""
+
+
+def settle(knob: Knob, value: int, x: float) -> int:
+    """The value for position ``x``: ``value`` while ``x`` stays within :data:`HYSTERESIS`
+    list values of it, else the nearest value to ``x``. Bandwidth grows steeply toward the
+    expensive end, so a second spent at a dearer value by chance costs more than it saves."""
     n = len(knob.values)
-    i = math.floor((1.0 - x) * n + 1e-9)
-    return knob.values[min(max(i, 0), n - 1)]
+    if abs(x - knob.position(value)) * n < HYSTERESIS:
+        return value
+    return knob.values[min(max(round((1.0 - x) * n), 0), n - 1)]
+
+
+def floor_position(knob: Knob) -> float:
+    """The lowest position the policy uses: the second-cheapest value's. The cheapest value
+    is only ever a probe (as in the original method): an empty DNNGrad map at the cheapest
+    configuration may mean the detector can no longer see arriving objects, and nothing
+    would then bring the knob back."""
+    return knob.position(knob.values[max(len(knob.values) - 2, 0)])
 
 
 class GradientPolicy(Policy):
@@ -223,14 +234,14 @@ class GradientPolicy(Policy):
         if max_kbps is not None and lam == 0:
             self.lam = 0.1  # a multiplicative dual update needs a positive start
         self.x = {k.name: 1.0 for k in self.space.knobs}
+        self.values = {k.name: k.values[0] for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
         self.last_probes: list[InputGrad] = []
         self.last_gradients: dict[str, float] = {}
 
     def current(self) -> Configuration:
-        values = {k.name: value_toward_dearer(k, self.x[k.name]) for k in self.space.knobs}
-        return Configuration(**values, preset=self.space.preset)
+        return Configuration(**self.values, preset=self.space.preset)
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         return self.current()
@@ -251,6 +262,18 @@ class GradientPolicy(Policy):
         )
         return d_objective / dx
 
+    def accuracy_per_resource(self, probe: InputGrad) -> float:
+        """Estimated accuracy bought per unit of resource by the dearer of the probe's two
+        values. When accuracy drops, every knob asks for more at once, yet one dearer knob
+        usually recovers most of it and the bandwidth of several compounds steeply; so each
+        second only the knob that buys accuracy cheapest moves up, while any number may move
+        down."""
+        change = abs(
+            self.resource(probe.neighbour_bytes, probe.neighbour_frames)
+            - self.resource(probe.bytes, probe.frames)
+        )
+        return probe.accuracy_loss / max(change, 1e-9)
+
     def observe(self, feedback: Feedback) -> None:
         if feedback.dnn_grad is None:
             raise OneAdaptError(
@@ -267,13 +290,17 @@ class GradientPolicy(Policy):
         )
         self.charge(overhead)
         self.last_probes = probes
-        self.last_gradients = {}
+        self.last_gradients = {p.knob: self.gradient(p) for p in probes}
+        dearer = [p for p in probes if self.last_gradients[p.knob] > 0]
+        best_buy = max(dearer, key=self.accuracy_per_resource, default=None)
         for probe in probes:
-            g = self.gradient(probe)
-            self.last_gradients[probe.knob] = g
+            g = self.last_gradients[probe.knob]
+            if g > 0 and probe is not best_buy:
+                continue  # one knob a second may ask for more (see accuracy_per_resource)
             knob = self.space.knob(probe.knob)
             x = self.x[probe.knob] + self.steppers[probe.knob].step(g)
-            self.x[probe.knob] = float(np.clip(x, knob.position(knob.values[-1]), 1.0))
+            self.x[probe.knob] = float(np.clip(x, floor_position(knob), 1.0))
+            self.values[probe.knob] = settle(knob, self.values[probe.knob], self.x[probe.knob])
 
     def _reference_bytes(self, feedback: Feedback) -> int:
         if feedback.config == self.space.reference:
