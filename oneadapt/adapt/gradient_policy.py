@@ -48,9 +48,14 @@ by e^0.5."""
 def salient_squared_error(
     a: EncodedSegment, b: EncodedSegment, weights: np.ndarray, block: int
 ) -> np.ndarray:
-    """Per-block mean (a - b)^2 over frames and colour channels, in pixel levels squared,
-    computed only on the block rows where ``weights`` is non-zero (elsewhere 0: the
-    estimate ignores them) and once per distinct pair of shown frames."""
+    """Per block, the error energy that :func:`accuracy_at_stake` weighs: the mean
+    (a - b)^2 over the block's pixels, colour channels and frames, plus ``pixels - 1`` times
+    the square of the block's mean (a - b). Errors that scatter in sign inside a block (codec
+    noise, blur) add up in quadrature; a change coherent over the block (an object moved or
+    gone in a skipped frame, a shifted brightness) adds up linearly over its pixels, so it
+    counts ``pixels`` times more. Computed only on the block rows where ``weights`` is
+    non-zero (elsewhere 0: the estimate ignores them), once per distinct pair of shown
+    frames."""
     frames, height, width = a.decoded.shape[:3]
     hb, wb = weights.shape
     error = np.zeros((hb, wb))
@@ -60,15 +65,18 @@ def salient_squared_error(
     pairs = np.stack([frame_owner(a.sent, frames), frame_owner(b.sent, frames)], axis=1)
     _, first, count = np.unique(pairs, axis=0, return_index=True, return_counts=True)
     pad = hb * block - height, wb * block - width
+    cols = np.minimum(block, width - np.arange(wb) * block)
+    share = count.astype(np.float32) / frames
     for r in rows:
         y0, y1 = r * block, min((r + 1) * block, height)
+        pixels = (y1 - y0) * cols
         diff = np.subtract(a.decoded[first, y0:y1], b.decoded[first, y0:y1], dtype=np.int16)
-        squared = np.square(diff, dtype=np.float32).sum(axis=3)  # [pairs, rows, W]
-        per_pixel = np.tensordot(count.astype(np.float32), squared, axes=1) / (3 * frames)
-        per_pixel = np.pad(per_pixel, ((0, 0), (0, pad[1])))
-        sums = per_pixel.reshape(y1 - y0, wb, block).sum(axis=(0, 2))
-        cols = np.minimum(block, width - np.arange(wb) * block)
-        error[r] = sums / ((y1 - y0) * cols)
+        diff = np.pad(diff, ((0, 0), (0, 0), (0, pad[1]), (0, 0))).astype(np.float32)
+        tiles = diff.reshape(len(first), y1 - y0, wb, block, 3)
+        squared = np.square(tiles).sum(axis=(1, 3)).mean(axis=2)  # [pairs, wb]
+        coherent = np.square(tiles.sum(axis=(1, 3)) / pixels[:, None]).mean(axis=2)
+        error[r] = share @ squared / pixels + (pixels - 1) * (share @ coherent)
+    return error
     return error
 
 
