@@ -6,22 +6,30 @@ atomically, and reports a user error as one line (problem, then fix) with exit c
 
 from __future__ import annotations
 
+import signal
 import sys
-from dataclasses import dataclass
+import warnings
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from oneadapt.console import make_console, print_markdown, print_table
 from oneadapt.errors import OneAdaptError
+from oneadapt.inputs import (
+    check_lambda,
+    check_policy,
+    open_sources,
+    parse_classes,
+    parse_ints,
+    parse_lambdas,
+    parse_policies,
+    prepare,
+)
 
 if TYPE_CHECKING:
     from oneadapt.adapt.gradients import DNNGradSettings
-    from oneadapt.inference_cache import Detector
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.media.sources import Source
-    from oneadapt.tasks.detection import DetectionTask
 
 app = typer.Typer(
     help="oneadapt: adapt video-analytics configurations (QP, resolution, frame rate) every "
@@ -32,10 +40,14 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Manage detector weights.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 SourceArg = Annotated[
-    str, typer.Argument(help="Video file (mp4, avi, mkv, ...) or stream URL (rtsp://, http://).")
+    str,
+    typer.Argument(
+        help="Video file (mp4, avi, mkv, ...), stream URL (rtsp://, http://), or the "
+        "procedural street scene: scene or scene:SEED."
+    ),
 ]
 ModelOpt = Annotated[
     str,
@@ -55,21 +67,13 @@ AnalysisFpsOpt = Annotated[
     typer.Option("--analysis-fps", min=1, max=60, help="Frames per second the analysis samples."),
 ]
 ClassesOpt = Annotated[
-    str, typer.Option("--classes", help="Comma-separated class names that count for accuracy.")
+    str | None,
+    typer.Option(
+        "--classes",
+        help="Comma-separated class names of the model that count for accuracy "
+        "(default: those of person,bicycle,car,motorcycle,bus,truck the model knows).",
+    ),
 ]
-
-
-def int_list(text: str | None, name: str) -> list[int] | None:
-    """Parse a comma-separated knob value list such as ``20,30,40``."""
-    if not text:
-        return None
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise OneAdaptError(
-            f"--{name} {text!r} is not a comma-separated list of integers.",
-            f"Write e.g. --{name} 20,30,40.",
-        ) from None
 
 
 QpOpt = Annotated[str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51).")]
@@ -78,7 +82,6 @@ ResOpt = Annotated[
     typer.Option(help="Output heights, e.g. 720,540,360 (default: source height to a quarter)."),
 ]
 FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
-DEFAULT_CLASS_LIST = "person,bicycle,car,motorcycle,bus,truck"
 DnnGradEveryOpt = Annotated[
     int | None,
     typer.Option(
@@ -97,45 +100,6 @@ def grad_settings(every: int | None) -> DNNGradSettings:
     return DNNGradSettings() if every is None else DNNGradSettings(interval=every)
 
 
-@dataclass
-class Setup:
-    """Everything a measuring command needs, validated before any work starts."""
-
-    source: Source
-    space: ConfigSpace
-    detector: Detector
-    task: DetectionTask
-    out: Path
-
-
-def prepare(
-    video: str,
-    model: str,
-    out: Path,
-    qp: str | None = None,
-    res: str | None = None,
-    fps: str | None = None,
-    analysis_fps: int = 10,
-    classes: str = DEFAULT_CLASS_LIST,
-    scene_seconds: int = 60,
-) -> Setup:
-    """Open the source, build the knob space, load the model, check the output directory."""
-    from oneadapt.inference_cache import Detector, InferenceCache
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.media.sources import open_source
-    from oneadapt.models.registry import load_model
-    from oneadapt.storage import prepare_output_dir
-    from oneadapt.tasks.detection import DetectionTask
-
-    qps, heights, rates = int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
-    source = open_source(video, fps=analysis_fps, scene_seconds=scene_seconds)
-    space = ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
-    detector_model = load_model(model)
-    task = DetectionTask.for_model(detector_model.class_names, classes.split(","))
-    out = prepare_output_dir(out)
-    return Setup(source, space, Detector(detector_model, InferenceCache()), task, out)
-
-
 @app.command()
 def profile(
     video: SourceArg,
@@ -146,7 +110,7 @@ def profile(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
 ) -> None:
     """Measure every configuration of a QP x resolution x frame-rate grid on every second.
 
@@ -157,11 +121,12 @@ def profile(
     from oneadapt.evaluate.profile import profile as run_profile
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
-    summary = write_profile_outputs(
-        df, setup.out, f"{setup.source.name} · {setup.detector.model.id}"
-    )
-    Console().print(
+    with setup.out:
+        df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
+        summary = write_profile_outputs(
+            df, setup.out.create(), f"{setup.source.name} · {setup.detector.model.id}"
+        )
+    print_table(
         pareto_table(
             summary,
             f"Pareto front of {setup.space.size()} configurations over "
@@ -174,7 +139,7 @@ def profile(
         f"inferences: {inferred} frames, {cached} from the cache "
         f"({100.0 * cached / max(inferred, 1):.1f}%) at {setup.detector.cache.path}"
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
@@ -203,7 +168,7 @@ def run(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Stream a video second by second through camera encode, server inference and a policy.
@@ -215,26 +180,28 @@ def run(
     from oneadapt.adapt.policy import PolicyContext
     from oneadapt.evaluate.run import run_policy, write_run_outputs
 
+    policy, lam = check_policy(policy.strip()), check_lambda(lam)
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    context = PolicyContext(setup.space, setup.detector, setup.task)
-    chosen = make_policy(policy, context, lam, source=setup.source)
-    df = run_policy(
-        setup.source,
-        chosen,
-        setup.detector,
-        setup.task,
-        setup.space,
-        seconds,
-        grad_settings=grad_settings(dnngrad_every),
-    )
-    title = f"{setup.source.name} · {policy} · lambda {lam}"
-    write_run_outputs(df, setup.out, title, setup.source.regimes)
+    with setup.out:
+        context = PolicyContext(setup.space, setup.detector, setup.task)
+        chosen = make_policy(policy, context, lam, source=setup.source)
+        df = run_policy(
+            setup.source,
+            chosen,
+            setup.detector,
+            setup.task,
+            setup.space,
+            seconds,
+            grad_settings=grad_settings(dnngrad_every),
+        )
+        title = f"{setup.source.name} · {policy} · lambda {lam}"
+        write_run_outputs(df, setup.out.create(), title, setup.source.regimes)
     means = df.mean(numeric_only=True)
     console.print(
         f"accuracy {means['accuracy']:.3f}, {means['kbps']:.1f} kbit/s, "
         f"{means['frames_inferred']:.1f} frames/s inferred over {len(df)} s"
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
@@ -247,7 +214,7 @@ def gradcheck(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Check the gradient estimate: estimated vs measured accuracy change of one step cheaper
@@ -260,15 +227,16 @@ def gradcheck(
     from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    result = run_gradcheck(
-        setup.source,
-        setup.detector,
-        setup.task,
-        setup.space,
-        seconds=seconds,
-        settings=grad_settings(dnngrad_every),
-    )
-    write_gradcheck_outputs(result, setup.out)
+    with setup.out:
+        result = run_gradcheck(
+            setup.source,
+            setup.detector,
+            setup.task,
+            setup.space,
+            seconds=seconds,
+            settings=grad_settings(dnngrad_every),
+        )
+        write_gradcheck_outputs(result, setup.out.create())
     figures = {k: result[k] for k in ("mean_cosine", "pearson")}
     console.print(
         ", ".join(
@@ -278,12 +246,14 @@ def gradcheck(
             for name, value in figures.items()
         )
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
 def bench(
-    videos: Annotated[list[str], typer.Argument(help="Video files, stream URLs or scene:SEED.")],
+    videos: Annotated[
+        list[str], typer.Argument(help="Video files, stream URLs, scene or scene:SEED.")
+    ],
     model: ModelOpt,
     out: OutOpt,
     policies: Annotated[
@@ -299,40 +269,48 @@ def bench(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the points an earlier, interrupted bench into the same --out finished "
+            "(same options) and run only the missing ones."
+        ),
+    ] = False,
 ) -> None:
     """Run every policy at every lambda over every video through the same harness.
 
     Writes DIR/bench.parquet, DIR/summary.json (points and matched-accuracy comparison),
-    DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md.
+    DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md; each finished
+    (video, policy, lambda) point is saved in DIR/points/ as it completes.
     """
     from oneadapt.evaluate.bench import bench as run_bench
+    from oneadapt.models.registry import load_model
+    from oneadapt.storage import OutputDir
 
-    try:
-        lams = [float(v) for v in lambdas.split(",") if v.strip()]
-    except ValueError:
-        raise OneAdaptError(
-            f"--lambdas {lambdas!r} is not a list of numbers.", "Write e.g. --lambdas 0.1,0.3,1."
-        ) from None
-    if not lams or any(v < 0 for v in lams):
-        raise OneAdaptError(
-            f"--lambdas {lambdas!r} needs values >= 0.", "Write e.g. --lambdas 0.1,0.3,1."
+    names, lams = parse_policies(policies), parse_lambdas(lambdas)
+    qps, heights, rates = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
+    target = OutputDir(out)
+    sources = open_sources(videos, analysis_fps, seconds)
+    detector_model = load_model(model)
+    wanted = parse_classes(classes, detector_model.class_names)
+    with target:
+        run_bench(
+            sources,
+            detector_model,
+            names,
+            lams,
+            target,
+            seconds=seconds,
+            analysis_fps=analysis_fps,
+            qps=qps,
+            heights=heights,
+            fps=rates,
+            classes=wanted,
+            grad_settings=grad_settings(dnngrad_every),
+            resume=resume,
         )
-    run_bench(
-        videos,
-        model,
-        [p.strip() for p in policies.split(",") if p.strip()],
-        lams,
-        out,
-        seconds=seconds,
-        analysis_fps=analysis_fps,
-        qps=int_list(qp, "qp"),
-        heights=int_list(res, "res"),
-        fps=int_list(fps, "fps"),
-        classes=classes.split(","),
-        grad_settings=grad_settings(dnngrad_every),
-    )
     console.print(f"results in {out}")
 
 
@@ -344,9 +322,7 @@ def report(
     from oneadapt.evaluate.report import render_report
 
     path = render_report(directory)
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(path.read_text()))
+    print_markdown(path.read_text())
     console.print(f"wrote {path}")
 
 
@@ -357,7 +333,7 @@ def demo(
     ),
     seconds: Annotated[int, typer.Option(min=2, help="Length of the generated scene.")] = 60,
     seed: Annotated[int, typer.Option(help="Scene seed (the model never saw 7).")] = 7,
-    lam: Annotated[float, typer.Option("--lambda", min=0.0, help="Resource weight.")] = 0.3,
+    lam: Annotated[float, typer.Option("--lambda", help="Resource weight (>= 0).")] = 0.3,
     height: Annotated[int, typer.Option(min=64, max=2160, help="Scene height (16:9).")] = 540,
 ) -> None:
     """The main job on the embedded default: no downloads, no data needed.
@@ -367,27 +343,36 @@ def demo(
     fixed configuration, and names the folder holding the results.
     """
     from oneadapt.demo import run_demo
+    from oneadapt.storage import OutputDir
 
-    folder = run_demo(out, seconds=seconds, seed=seed, lam=lam, height=height, console=console)
+    lam = check_lambda(lam)
+    with OutputDir(out):
+        folder = run_demo(out, seconds=seconds, seed=seed, lam=lam, height=height, console=console)
     console.print(f"[bold]results in {folder.resolve()}[/]")
 
 
 @app.command("train-builtin")
 def train_builtin(
-    out: Annotated[Path | None, typer.Option(help="Where to write the weights.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Where to write the weights (never the packaged ones unless named here)."
+        ),
+    ] = Path("builtin.pt"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     steps: Annotated[int, typer.Option(min=1, help="Training steps (batches of 12).")] = 4000,
 ) -> None:
     """Train the built-in detector on the procedural scene (fixed seed, fixed step count).
 
-    Overwrites the packaged weights unless --out is given. The defaults reproduce the
-    committed weights (python benchmarks/builtin_accuracy.py measures them).
+    Writes the weights to --out (default ./builtin.pt), checked before training starts;
+    copy them over oneadapt/models/weights/builtin.pt to ship them. The defaults reproduce
+    the committed weights (python benchmarks/builtin_accuracy.py measures them).
     """
-    from oneadapt.models.train_builtin import WEIGHTS_PATH
     from oneadapt.models.train_builtin import train_builtin as run_training
+    from oneadapt.storage import check_output_file
 
-    stats = run_training(out or WEIGHTS_PATH, seed=seed, steps=steps)
-    console.print(f"trained: {stats}")
+    stats = run_training(check_output_file(out), seed=seed, steps=steps)
+    console.print(f"trained: {stats}; weights in {out}")
 
 
 @models_app.command("pull")
@@ -403,13 +388,43 @@ def models_pull(
     console.print(f"saved {path}")
 
 
+def show_version(value: bool) -> None:
+    if value:
+        print(f"oneadapt {package_version('oneadapt')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options that apply before any command (the app's help is set on ``app``)."""
+
+
+def show_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A warning as one plain line (no source line), like an error."""
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def stop_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like SIGINT, so output directories a run created are removed."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: a user error becomes one line on stderr and its kind's exit code."""
+    warnings.showwarning = show_warning
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         app()  # usage errors are reported by typer itself, exit code 2
     except OneAdaptError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

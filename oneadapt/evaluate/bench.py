@@ -14,6 +14,7 @@ pass over one forward pass of the same detector, same framework, same frame
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -21,21 +22,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
 
 from oneadapt.adapt.baselines import Profiler, make_policy
 from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
+from oneadapt.console import make_console
+from oneadapt.errors import ConfigurationError
 from oneadapt.evaluate.profile import pareto_mask
 from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector, InferenceCache
+from oneadapt.inputs import check_policy
 from oneadapt.knobs import ConfigSpace
 from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model
 from oneadapt.models.registry import load_model
-from oneadapt.storage import atomic_path, atomic_write_text, prepare_output_dir
+from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
 from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
@@ -126,12 +129,62 @@ def summarize(
     return {"points": points, "matched": matched}
 
 
+class PointStore:
+    """Each finished (video, policy, lambda) point saved as it completes, in
+    ``out/points/``, so an interrupted benchmark keeps them and a resumed one skips them.
+    Points are only reused under the settings they were measured with; a benchmark that
+    does not resume starts over."""
+
+    def __init__(self, out: OutputDir, settings: dict, resume: bool) -> None:
+        self.out = out
+        self.dir = out.path / "points"
+        self.settings = settings
+        self.files: dict[str, Path] = {}
+        saved = self.dir / "settings.json"
+        if resume and saved.is_file():
+            if json.loads(saved.read_text()) != settings:
+                raise ConfigurationError(
+                    f"the points in {self.dir} were measured with other settings.",
+                    "Resume with the same model, knob grid, seconds and classes, or drop "
+                    "--resume to start over.",
+                )
+            self.files = {p.name: p for p in self.dir.glob("*.parquet")}
+
+    @staticmethod
+    def _name(video: str, policy: str, lam: float) -> str:
+        key = json.dumps([video, policy, float(lam)]).encode()
+        return f"{hashlib.sha256(key).hexdigest()[:20]}.parquet"
+
+    def load(self, video: str, policy: str, lam: float) -> tuple[pd.DataFrame, int] | None:
+        """A saved point's rows and its offline profiling inferences, or None."""
+        path = self.files.get(self._name(video, policy, lam))
+        if path is None:
+            return None
+        df = pd.read_parquet(path)
+        return df, int(df.attrs.get("offline_profiling_inferences", 0))
+
+    def save(self, df: pd.DataFrame, offline_inferences: int) -> None:
+        """Write one finished point atomically; the results directory is then kept even
+        if the benchmark fails later."""
+        if not self.out.keep:
+            self.out.keep = True
+            self.dir.mkdir(parents=True, exist_ok=True)
+            for stale in set(self.dir.glob("*.parquet")) - set(self.files.values()):
+                stale.unlink()
+            atomic_write_text(self.dir / "settings.json", json.dumps(self.settings))
+        video, policy, lam = df["video"].iloc[0], df["policy"].iloc[0], df["lambda"].iloc[0]
+        df = df.copy()
+        df.attrs["offline_profiling_inferences"] = int(offline_inferences)
+        with atomic_path(self.dir / self._name(video, policy, lam)) as tmp:
+            df.to_parquet(tmp, index=False)
+
+
 def bench(
     videos: Sequence[str | Source],
     model_spec: str | Model,
     policies: Sequence[str],
     lambdas: Sequence[float],
-    out: Path,
+    out: Path | OutputDir,
     seconds: int | None = None,
     analysis_fps: int = 10,
     progress: bool = True,
@@ -142,27 +195,52 @@ def bench(
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
     grad_settings: DNNGradSettings | None = None,
+    resume: bool = False,
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
     (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
     (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
     ``best_fixed_seconds`` of the benchmarked seconds; ``grad_settings`` is how the server
-    computes DNNGrad for the gradient policy."""
+    computes DNNGrad for the gradient policy. Each finished point is saved in ``out/points``
+    as it completes; ``resume`` reuses those an earlier run with the same settings saved."""
     start = time.perf_counter()
     grad_settings = grad_settings or DNNGradSettings()
-    out = prepare_output_dir(out)
+    target = out if isinstance(out, OutputDir) else OutputDir(out)
+    for name in policies:
+        check_policy(name)
     sources = [open_video(v, analysis_fps, seconds) for v in videos]
+    names = [s.name for s in sources]
+    if len(set(names)) < len(names):
+        raise ConfigurationError(
+            f"two videos are named {sorted({n for n in names if names.count(n) > 1})}.",
+            "Give each video once, under distinct names (their points would merge).",
+        )
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
     task = DetectionTask.for_model(model.class_names, classes)
     detector = Detector(model, InferenceCache())
-    console = Console(stderr=True, quiet=not progress)
+    console = make_console(stderr=True)
+    console.quiet = not progress
 
     first = next(sources[0].segments(1))
     ratio = backward_frame_ratio(model, task, first.frames[0])
     frames: list[pd.DataFrame] = []
     offline: dict[tuple[str, str, float], int] = {}
     spaces = []
+    points = PointStore(
+        target,
+        {
+            "model": model.id,
+            "seconds": seconds,
+            "analysis_fps": analysis_fps,
+            "grid": [qps, heights, fps],
+            "classes": list(task.classes),
+            "gpu_weight": gpu_weight,
+            "best_fixed_seconds": best_fixed_seconds,
+            "dnngrad_every": grad_settings.interval,
+        },
+        resume,
+    )
     for source in sources:
         space = ConfigSpace.default(source.height, analysis_fps, qps, heights, fps)
         spaces.append(
@@ -171,11 +249,19 @@ def bench(
         )
         context = PolicyContext(space, detector, task)
         profiler = Profiler(detector, task, space.reference)
-        references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
-        reference_bytes = {i: r.bytes for i, r in references.items()}
-        reference_frames = {i: r.frames for i, r in references.items()}
+        references: dict | None = None
         for name in policies:
             for lam in lambdas:
+                saved = points.load(source.name, name, lam)
+                if saved is not None:
+                    console.print(f"{source.name}: {name} at lambda {lam:g} (saved point)")
+                    frames.append(saved[0])
+                    offline[(source.name, name, float(lam))] = saved[1]
+                    continue
+                if references is None:
+                    references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
+                    reference_bytes = {i: r.bytes for i, r in references.items()}
+                    reference_frames = {i: r.frames for i, r in references.items()}
                 console.print(f"{source.name}: {name} at lambda {lam:g}")
                 policy = make_policy(
                     name,
@@ -208,6 +294,7 @@ def bench(
                 offline[(source.name, name, float(lam))] = (
                     extra.profiling_inferences if extra else 0
                 )
+                points.save(df, offline[(source.name, name, float(lam))])
 
     df = pd.concat(frames, ignore_index=True)
     summary = summarize(df, offline, ratio)
@@ -222,6 +309,7 @@ def bench(
         "dnngrad_every": grad_settings.interval,
         "wall_seconds": time.perf_counter() - start,
     }
+    out = target.create()
     with atomic_path(out / "bench.parquet") as tmp:
         df.to_parquet(tmp, index=False)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))

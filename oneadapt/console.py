@@ -1,0 +1,80 @@
+"""Output for terminals and for logs.
+
+rich draws for an 80-column terminal when it is not on one, cutting table cells ("accur…")
+and hiding progress bars entirely. Off a terminal, these helpers print at full width:
+tables at their natural width, Markdown as its plain source, progress as plain lines.
+"""
+
+from __future__ import annotations
+
+import time
+
+import rich.progress
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+LOG_WIDTH = 10_000
+"""Line width off a terminal: wide enough that rich never wraps or truncates."""
+LOG_EVERY_S = 10.0
+"""Seconds between plain progress lines of one task."""
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console for stdout or stderr: the terminal's width on a terminal, no limit in a log."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=LOG_WIDTH)
+
+
+def print_table(table: Table) -> None:
+    """A table on stdout, never cut."""
+    make_console().print(table)
+
+
+def print_markdown(text: str) -> None:
+    """Markdown on stdout: rendered on a terminal, its source (already readable) in a log."""
+    console = make_console()
+    console.print(Markdown(text) if console.is_terminal else text, markup=False, highlight=False)
+
+
+class Progress(rich.progress.Progress):
+    """rich's progress display on a terminal (on stderr); in a log, where it would not show,
+    a plain line per task every :data:`LOG_EVERY_S` seconds and when the task completes."""
+
+    def __init__(
+        self,
+        *columns: str | rich.progress.ProgressColumn,
+        console: Console | None = None,
+        disable: bool = False,
+        **options: object,
+    ) -> None:
+        console = console or make_console(stderr=True)
+        self._plain = not disable and not console.is_terminal
+        self._printed: dict[rich.progress.TaskID, float] = {}
+        super().__init__(*columns, console=console, disable=disable or self._plain, **options)
+
+    def update(self, task_id: rich.progress.TaskID, **changes: object) -> None:
+        super().update(task_id, **changes)
+        self._log(task_id)
+
+    def advance(self, task_id: rich.progress.TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._log(task_id)
+
+    def _log(self, task_id: rich.progress.TaskID) -> None:
+        if not self._plain:
+            return
+        task = self._tasks[task_id]
+        now = time.monotonic()
+        finished = task.total is not None and task.completed >= task.total
+        last = self._printed.get(task_id)
+        if last == float("inf") or (not finished and last is not None and now - last < LOG_EVERY_S):
+            return
+        self._printed[task_id] = float("inf") if finished else now
+        total = f"/{task.total:g}" if task.total is not None else ""
+        fields = " ".join(str(v) for v in task.fields.values() if v not in (None, ""))
+        self.console.print(
+            f"{task.description}: {task.completed:g}{total} after {task.elapsed or 0.0:.0f} s"
+            + (f" {fields}" if fields else ""),
+            highlight=False,
+        )
