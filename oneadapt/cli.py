@@ -421,10 +421,21 @@ def main() -> None:
     warnings.showwarning = show_warning
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        app()  # usage errors are reported by typer itself, exit code 2
+        sys.exit(app(standalone_mode=False) or 0)
     except OneAdaptError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        fail(str(exc), exc.exit_code)
+    except typer.TyperException as exc:  # typer's usage errors: one line, not a help panel
+        ctx = getattr(exc, "ctx", None)
+        hint = f" See `{ctx.command_path} --help`." if ctx is not None else ""
+        fail(f"{exc.format_message().rstrip('.')}.{hint}", getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        fail("interrupted; nothing was left half-written.", 130)
+
+
+def fail(message: str, code: int) -> None:
+    """Print one error line on stderr and exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def print_markdown(text: str) -> None:
 
 class Progress(rich.progress.Progress):
     """rich's progress display on a terminal (on stderr); in a log, where it would not show,
-    a plain line per task every :data:`LOG_EVERY_S` seconds and when the task completes."""
+    a plain line per task every :data:`LOG_EVERY_S` seconds, and a last one when a task
+    that printed one completes (tasks shorter than that stay quiet)."""
 
     def __init__(
         self,
@@ -68,7 +69,8 @@ class Progress(rich.progress.Progress):
         now = time.monotonic()
         finished = task.total is not None and task.completed >= task.total
         last = self._printed.get(task_id)
-        if last == float("inf") or (not finished and last is not None and now - last < LOG_EVERY_S):
+        due = (task.elapsed or 0.0) >= LOG_EVERY_S if last is None else now - last >= LOG_EVERY_S
+        if last == float("inf") or not (due or (finished and last is not None)):
             return
         self._printed[task_id] = float("inf") if finished else now
         total = f"/{task.total:g}" if task.total is not None else ""

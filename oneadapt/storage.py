@@ -65,14 +65,15 @@ def atomic_write_text(target: Path, text: str) -> None:
     atomic_write_bytes(target, text.encode())
 
 
-def check_output_dir(path: Path) -> Path | None:
+def check_output_dir(path: Path, what: str = "--out directory") -> Path | None:
     """Check, creating nothing, that ``path`` is or can become a writable directory;
-    returns the outermost directory a run would have to create (None if it exists)."""
+    returns the outermost directory a run would have to create (None if it exists).
+    ``what`` names the setting to change in the error's fix."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigurationError(
             f"output directory {path} is an existing file.",
-            "Choose another --out directory, or move the file away.",
+            f"Choose another {what}, or move the file away.",
         )
     missing = None
     existing = path
@@ -81,12 +82,12 @@ def check_output_dir(path: Path) -> Path | None:
     if not existing.is_dir():
         raise ConfigurationError(
             f"output directory {path} cannot be created: {existing} is a file.",
-            "Choose another --out directory.",
+            f"Choose another {what}.",
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigurationError(
             f"output directory {path} is not writable (no write permission on {existing}).",
-            "Choose another --out directory or fix its permissions.",
+            f"Choose another {what} or fix its permissions.",
         )
     return missing
 
@@ -115,9 +116,9 @@ class OutputDir:
     so a failed or interrupted run leaves no empty or half-filled folder behind. Results a
     run wants to survive a failure (a benchmark's finished points) set :attr:`keep`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "--out directory") -> None:
         self.path = Path(path)
-        self._new_root = check_output_dir(self.path)
+        self._new_root = check_output_dir(self.path, what)
         self.keep = False
 
     def create(self) -> Path:

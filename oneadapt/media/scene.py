@@ -14,6 +14,7 @@ frame without rendering the ones before it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -531,7 +532,7 @@ class SceneSource(Source):
 def scene_from_spec(spec: str, fps: int = 10, seconds: int = 60) -> SceneSource:
     """``"scene"`` or ``"scene:SEED"`` -> a 1280x720 :class:`SceneSource`."""
     name, _, seed = spec.partition(":")
-    if name != "scene" or (seed and not seed.lstrip("-").isdigit()):
+    if name != "scene" or (seed and not re.fullmatch(r"-?[0-9]+", seed)):
         raise ConfigurationError(
             f"{spec!r} is not a scene spec.", "Write 'scene' or 'scene:SEED' (SEED an integer)."
         )

@@ -25,7 +25,7 @@ from rich.progress import (
 
 from oneadapt.console import Progress
 from oneadapt.errors import ConfigurationError, ModelError
-from oneadapt.storage import atomic_path, models_dir
+from oneadapt.storage import OutputDir, atomic_path, models_dir
 
 CHUNK = 1 << 16
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -87,15 +87,10 @@ def pull(
     if not filename.endswith(".onnx"):
         filename = f"{name}.onnx"
     dest_dir = Path(dest_dir) if dest_dir is not None else models_dir()
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot create models directory {dest_dir} ({exc.strerror or exc}).",
-            "Set ONEADAPT_MODELS to a writable directory.",
-        ) from None
-    target = dest_dir / filename
-    with atomic_path(target) as tmp:
+    with (
+        OutputDir(dest_dir, "models directory (set ONEADAPT_MODELS)") as directory,
+        atomic_path(directory.create() / filename) as tmp,
+    ):
         digest = _download(url, tmp, progress)
         if sha256 is not None and digest != sha256:
             raise ModelError(
@@ -104,7 +99,7 @@ def pull(
                 "expected --sha256.",
             )
         check_onnx(tmp, url)
-    return target
+    return dest_dir / filename
 
 
 def check_onnx(path: Path, url: str) -> None:
