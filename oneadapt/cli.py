@@ -286,6 +286,7 @@ def bench(
     (video, policy, lambda) point is saved in DIR/points/ as it completes.
     """
     from oneadapt.evaluate.bench import bench as run_bench
+    from oneadapt.knobs import ConfigSpace
     from oneadapt.models.registry import load_model
     from oneadapt.storage import OutputDir
 
@@ -293,6 +294,8 @@ def bench(
     qps, heights, rates = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
     target = OutputDir(out)
     sources = open_sources(videos, analysis_fps, seconds)
+    for source in sources:  # knob values are checked against each video's height
+        ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
     detector_model = load_model(model)
     wanted = parse_classes(classes, detector_model.class_names)
     with target:
