@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from oneadapt.console import make_console, print_markdown, print_table
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import Interrupted, OneAdaptError
 from oneadapt.inputs import (
     check_lambda,
     check_policy,
@@ -414,15 +414,16 @@ def show_warning(message: Warning | str, category: type[Warning], *_: object, **
     console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
-def stop_on_sigterm(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like SIGINT, so output directories a run created are removed."""
-    raise KeyboardInterrupt
+def interrupt(signum: int, _frame: object) -> None:
+    """SIGINT and SIGTERM unwind the run, so output directories it created are removed."""
+    raise Interrupted(signal.Signals(signum).name)
 
 
 def main() -> None:
     """Entry point: a user error becomes one line on stderr and its kind's exit code."""
     warnings.showwarning = show_warning
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
     try:
         sys.exit(app(standalone_mode=False) or 0)
     except OneAdaptError as exc:
@@ -431,8 +432,8 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" See `{ctx.command_path} --help`." if ctx is not None else ""
         fail(f"{exc.format_message().rstrip('.')}.{hint}", getattr(exc, "exit_code", 2))
-    except typer.Abort:
-        fail("interrupted; nothing was left half-written.", 130)
+    except Interrupted as exc:
+        fail(f"interrupted ({exc}); nothing was left half-written.", exc.exit_code)
 
 
 def fail(message: str, code: int) -> None:

@@ -12,23 +12,32 @@ import time
 import rich.progress
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.measure import Measurement
 from rich.table import Table
 
-LOG_WIDTH = 10_000
-"""Line width off a terminal: wide enough that rich never wraps or truncates."""
+LOG_WIDTH = 100
+"""Width of rules and panels off a terminal; lines are never wrapped there."""
 LOG_EVERY_S = 10.0
 """Seconds between plain progress lines of one task."""
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A console for stdout or stderr: the terminal's width on a terminal, no limit in a log."""
+    """A console for stdout or stderr: the terminal's width on a terminal; in a log, lines
+    as long as they are (a path is not broken in two)."""
     console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=LOG_WIDTH)
+    return (
+        console if console.is_terminal else Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+    )
 
 
 def print_table(table: Table) -> None:
-    """A table on stdout, never cut."""
-    make_console().print(table)
+    """A table on stdout, never cut: in a log, as wide as its contents."""
+    console = make_console()
+    if not console.is_terminal:
+        unlimited = Console(width=1_000_000)
+        width = Measurement.get(unlimited, unlimited.options, table).maximum
+        console = Console(width=max(width, len(str(table.title or ""))))
+    console.print(table)
 
 
 def print_markdown(text: str) -> None:

@@ -38,3 +38,11 @@ class ProtocolError(OneAdaptError):
 
 class StateError(OneAdaptError):
     """Saved state that is missing or inconsistent: a results directory, a corrupt cache."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM. A BaseException like KeyboardInterrupt, so ``with`` blocks and
+    ``finally`` clauses clean up, but not one, so typer does not turn it into a silent exit
+    and the CLI can say what happened."""
+
+    exit_code = 130

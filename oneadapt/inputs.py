@@ -12,15 +12,16 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from oneadapt.errors import ConfigurationError, OneAdaptError
-from oneadapt.inference_cache import Detector, InferenceCache
-from oneadapt.knobs import ConfigSpace
 from oneadapt.media.sources import Source, VideoSource, open_source
-from oneadapt.models.registry import load_model
 from oneadapt.storage import OutputDir
-from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
+
+if TYPE_CHECKING:  # torch comes with these: --help and --version stay fast without them
+    from oneadapt.inference_cache import Detector
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.tasks.detection import DetectionTask
 
 T = TypeVar("T")
 
@@ -90,6 +91,8 @@ def parse_classes(text: str | None, class_names: Sequence[str]) -> tuple[str, ..
     """``--classes person,car``: every name must be one the model knows. Without the
     option, the default classes the model knows (at least one)."""
     if text is None:
+        from oneadapt.tasks.detection import DEFAULT_CLASSES
+
         return DEFAULT_CLASSES
     known = set(class_names)
     wanted = parse_list(text, "--classes", str, "person,car")
@@ -174,6 +177,11 @@ def prepare(
 ) -> Setup:
     """Parse the knob lists, check the output directory, open the source, build the knob
     space, load the model, check the classes and open the inference cache."""
+    from oneadapt.inference_cache import Detector, InferenceCache
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.models.registry import load_model
+    from oneadapt.tasks.detection import DetectionTask
+
     qps, heights, rates = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
     target = OutputDir(out)
     (source,) = open_sources([video], analysis_fps, scene_seconds)

@@ -141,12 +141,13 @@ def test_bad_input(command, case, inputs, tmp_path, monkeypatch, capfd):
     args = [str(inputs / "clip.mp4") if a == "VIDEO" else a for a in args]
     monkeypatch.setattr(sys, "argv", ["oneadapt", *args])
     before_inputs, before_work = snapshot(inputs), snapshot(work)
-    previous = signal.getsignal(signal.SIGTERM)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with pytest.raises(SystemExit) as exit_info:
             main()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     err = capfd.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert exit_info.value.code == 2, err
