@@ -33,6 +33,7 @@ def inputs(tmp_path_factory) -> Path:
     (root / "page.html").write_text("<!doctype html><html><body>Not Found</body></html>")
     (root / "a-file").write_text("a file where a directory should be")
     (root / "adir").mkdir()
+    (root / "adir.onnx").mkdir()
     (root / "partial").mkdir()
     (root / "partial" / "summary.json").write_text('{"points": []}')
     return root
@@ -46,6 +47,8 @@ class Case:
     commands: tuple[str, ...]
     change: Callable[[list[str], Path], list[str]]
     env: dict[str, str] = field(default_factory=dict)
+    says: str = ""
+    """Text the error line must contain, where a vaguer message would mislead."""
 
 
 def video(spec: str) -> Callable[[list[str], Path], list[str]]:
@@ -66,7 +69,7 @@ def add(*extra: str) -> Callable[[list[str], Path], list[str]]:
 
 CASES = [
     Case("missing video", MEASURING, video("none.mp4")),
-    Case("directory as video", MEASURING, video("adir")),
+    Case("directory as video", MEASURING, video("adir"), says="is a directory"),
     Case("empty video", MEASURING, video("empty.mp4")),
     Case("undecodable video", MEASURING, video("garbage.mp4")),
     Case("video shorter than 1 s", MEASURING, video("short.mp4")),
@@ -75,13 +78,21 @@ CASES = [
     Case("unknown model name", MEASURING, model("no-such-model")),
     Case("unknown model format", MEASURING, model("{root}/model.pkl")),
     Case("corrupt onnx", MEASURING, model("{root}/broken.onnx")),
+    Case("directory as model", MEASURING, model("{root}/adir.onnx"), says="is a directory"),
     Case("QP out of range", MEASURING, add("--qp", "20,99")),
     Case("QP not a number", MEASURING, add("--qp", "twenty")),
     Case("empty QP list", MEASURING, add("--qp", ",")),
     Case("frame rate above analysis rate", MEASURING, add("--fps", "10,30")),
-    Case("unknown class", MEASURING, add("--classes", "foo,car")),
-    Case("padded unknown class", MEASURING, add("--classes", "person, bus stop")),
-    Case("out is an existing file", MEASURING + ("demo",), add("-o", "{root}/a-file")),
+    Case("unknown class", MEASURING, add("--classes", "foo,car"), says="'foo'"),
+    Case(
+        "padded unknown class", MEASURING, add("--classes", "person, bus stop"), says="'bus stop'"
+    ),
+    Case(
+        "out is an existing file",
+        MEASURING + ("demo",),
+        add("-o", "{root}/a-file"),
+        says="is an existing file",
+    ),
     Case("out under a file", MEASURING + ("demo",), add("-o", "{root}/a-file/out")),
     Case("cache under a file", MEASURING, add(), {"ONEADAPT_CACHE": "{root}/a-file/cache"}),
     Case("seconds zero (usage error)", MEASURING, add("-s", "0")),
@@ -93,7 +104,7 @@ CASES = [
     Case("unknown policy", ("run",), add("--policy", "nosuch")),
     Case("bad fixed policy", ("run",), add("--policy", "fixed:30/240")),
     Case("unknown policy late in list", ("bench",), add("--policies", "oneadapt,nosuch")),
-    Case("same video twice", ("bench",), add("{root}/clip.mp4")),
+    Case("same video twice", ("bench",), add("{root}/clip.mp4"), says="given twice"),
     Case("same scene twice", ("bench",), lambda a, r: ["bench", "scene:1", "scene:1", *a[2:]]),
     Case("missing second video", ("bench",), add("{root}/none.mp4")),
     Case("missing directory", ("report",), add("{root}/none")),
@@ -152,6 +163,7 @@ def test_bad_input(command, case, inputs, tmp_path, monkeypatch, capfd):
     lines = [line for line in err.splitlines() if line.strip()]
     assert exit_info.value.code == 2, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert case.says in lines[0]
     assert snapshot(work) == before_work, "files or folders were left in the working directory"
     assert snapshot(inputs) == before_inputs, "files or folders were left beside the inputs"
     assert not (inputs.parent / "escaped.onnx").exists()

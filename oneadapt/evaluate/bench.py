@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow
 
 from oneadapt.adapt.baselines import Profiler, make_policy
 from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
@@ -142,7 +143,11 @@ class PointStore:
         self.files: dict[str, Path] = {}
         saved = self.dir / "settings.json"
         if resume and saved.is_file():
-            if json.loads(saved.read_text()) != settings:
+            try:
+                same = json.loads(saved.read_text()) == settings
+            except (OSError, ValueError):
+                same = False
+            if not same:
                 raise ConfigurationError(
                     f"the points in {self.dir} were measured with other settings.",
                     "Resume with the same model, knob grid, seconds and classes, or drop "
@@ -160,7 +165,10 @@ class PointStore:
         path = self.files.get(self._name(video, policy, lam))
         if path is None:
             return None
-        df = pd.read_parquet(path)
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError, pyarrow.ArrowException):
+            return None  # damaged (not written by atomic_path): measured again
         return df, int(df.attrs.get("offline_profiling_inferences", 0))
 
     def save(self, df: pd.DataFrame, offline_inferences: int) -> None:

@@ -51,6 +51,8 @@ def _load_file(path: Path) -> Model:
             f"unknown model format {path.suffix or '(no extension)'!r} for {path}.",
             "Pass an .onnx detector (YOLOX, FastestDet, NanoDet) or --model builtin.",
         )
+    if path.is_dir():
+        raise ModelError(f"{path} is a directory, not a model file.", "Pass the .onnx file.")
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist.", "Check the path.")
     from oneadapt.models.onnx_detectors import OnnxDetector
