@@ -18,11 +18,9 @@ import typer
 from oneadapt.console import make_console, print_markdown, print_table
 from oneadapt.errors import Interrupted, OneAdaptError
 from oneadapt.inputs import (
+    check_inputs,
     check_lambda,
     check_policy,
-    open_sources,
-    parse_classes,
-    parse_ints,
     parse_lambdas,
     parse_policies,
     prepare,
@@ -286,31 +284,22 @@ def bench(
     (video, policy, lambda) point is saved in DIR/points/ as it completes.
     """
     from oneadapt.evaluate.bench import bench as run_bench
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.models.registry import load_model
-    from oneadapt.storage import OutputDir
 
     names, lams = parse_policies(policies), parse_lambdas(lambdas)
-    qps, heights, rates = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
-    target = OutputDir(out)
-    sources = open_sources(videos, analysis_fps, seconds)
-    for source in sources:  # knob values are checked against each video's height
-        ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
-    detector_model = load_model(model)
-    wanted = parse_classes(classes, detector_model.class_names)
-    with target:
+    inputs = check_inputs(videos, model, out, qp, res, fps, analysis_fps, classes, seconds or 60)
+    with inputs.out:
         run_bench(
-            sources,
-            detector_model,
+            inputs.sources,
+            inputs.model,
             names,
             lams,
-            target,
+            inputs.out,
             seconds=seconds,
             analysis_fps=analysis_fps,
-            qps=qps,
-            heights=heights,
-            fps=rates,
-            classes=wanted,
+            qps=inputs.grid[0],
+            heights=inputs.grid[1],
+            fps=inputs.grid[2],
+            classes=inputs.classes,
             grad_settings=grad_settings(dnngrad_every),
             resume=resume,
         )

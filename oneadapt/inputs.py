@@ -21,14 +21,16 @@ from oneadapt.storage import OutputDir
 if TYPE_CHECKING:  # torch comes with these: --help and --version stay fast without them
     from oneadapt.inference_cache import Detector
     from oneadapt.knobs import ConfigSpace
+    from oneadapt.models.base import Model
     from oneadapt.tasks.detection import DetectionTask
 
 T = TypeVar("T")
 
 
 def parse_list(text: str, option: str, convert: Callable[[str], T], example: str) -> list[T]:
-    """A comma-separated option value; items are stripped, empty items skipped; at least
-    one item; each converted by ``convert`` (a ValueError or OneAdaptError names the item)."""
+    """A comma-separated option value: items stripped, empty ones skipped, at least one
+    left, each converted by ``convert`` (its ValueError becomes an error naming the item;
+    its OneAdaptError passes through)."""
     items = [item.strip() for item in text.split(",")]
     values = []
     for item in filter(None, items):
@@ -154,8 +156,47 @@ def _path_names(sources: list[Source]) -> list[str]:
 
 
 @dataclass
+class Inputs:
+    """The videos, knob grid, model, classes and output directory of a measuring command,
+    validated before any work starts."""
+
+    sources: list[Source]
+    grid: tuple[list[int] | None, list[int] | None, list[int] | None]
+    """--qp, --res and --fps values (None: the defaults)."""
+    model: Model
+    classes: tuple[str, ...]
+    out: OutputDir
+
+
+def check_inputs(
+    videos: Sequence[str],
+    model: str,
+    out: Path,
+    qp: str | None = None,
+    res: str | None = None,
+    fps: str | None = None,
+    analysis_fps: int = 10,
+    classes: str | None = None,
+    scene_seconds: int = 60,
+) -> Inputs:
+    """Parse the knob lists, check the output directory, open every video, check the knob
+    values against each video, load the model and check the classes."""
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.models.registry import load_model
+
+    grid = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
+    target = OutputDir(out)
+    sources = open_sources(videos, analysis_fps, scene_seconds)
+    for source in sources:  # heights are checked against each video's
+        ConfigSpace.default(source.height, analysis_fps, *grid)
+    detector_model = load_model(model)
+    wanted = parse_classes(classes, detector_model.class_names)
+    return Inputs(sources, grid, detector_model, wanted, target)
+
+
+@dataclass
 class Setup:
-    """Everything a measuring command needs, validated before any work starts."""
+    """Everything a single-video measuring command needs, validated before any work."""
 
     source: Source
     space: ConfigSpace
@@ -175,19 +216,14 @@ def prepare(
     classes: str | None = None,
     scene_seconds: int = 60,
 ) -> Setup:
-    """Parse the knob lists, check the output directory, open the source, build the knob
-    space, load the model, check the classes and open the inference cache."""
+    """:func:`check_inputs` for one video, then its knob space, the detection task and the
+    detector behind the inference cache (opened, or recovered, here)."""
     from oneadapt.inference_cache import Detector, InferenceCache
     from oneadapt.knobs import ConfigSpace
-    from oneadapt.models.registry import load_model
     from oneadapt.tasks.detection import DetectionTask
 
-    qps, heights, rates = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
-    target = OutputDir(out)
-    (source,) = open_sources([video], analysis_fps, scene_seconds)
-    space = ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
-    detector_model = load_model(model)
-    task = DetectionTask.for_model(
-        detector_model.class_names, parse_classes(classes, detector_model.class_names)
-    )
-    return Setup(source, space, Detector(detector_model, InferenceCache()), task, target)
+    inputs = check_inputs([video], model, out, qp, res, fps, analysis_fps, classes, scene_seconds)
+    (source,) = inputs.sources
+    space = ConfigSpace.default(source.height, analysis_fps, *inputs.grid)
+    task = DetectionTask.for_model(inputs.model.class_names, inputs.classes)
+    return Setup(source, space, Detector(inputs.model, InferenceCache()), task, inputs.out)
