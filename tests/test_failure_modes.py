@@ -46,10 +46,10 @@ def same_named(tmp_path_factory) -> list[str]:
 
 def run_bench(sources, out: Path, resume: bool = False) -> dict:
     with OutputDir(out) as target:
+        model = load_builtin()
         return bench_module.bench(
-            sources, load_builtin(), POLICIES, [0.3], target, seconds=1, progress=False,
-            resume=resume,
-        )  # fmt: skip
+            sources, model, POLICIES, [0.3], target, seconds=1, progress=False, resume=resume
+        )
 
 
 def test_same_file_names_stay_apart(same_named):
