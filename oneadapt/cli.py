@@ -6,22 +6,30 @@ atomically, and reports a user error as one line (problem, then fix) with exit c
 
 from __future__ import annotations
 
+import signal
 import sys
-from dataclasses import dataclass
+import warnings
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.console import make_console, print_markdown, print_table
+from oneadapt.errors import ConfigurationError, Interrupted, OneAdaptError
+from oneadapt.inputs import (
+    check_budget,
+    check_inputs,
+    check_lambda,
+    check_policy,
+    parse_budgets,
+    parse_lambdas,
+    parse_policies,
+    prepare,
+)
 
 if TYPE_CHECKING:
     from oneadapt.adapt.gradients import DNNGradSettings
-    from oneadapt.inference_cache import Detector
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.media.sources import Source
-    from oneadapt.tasks.detection import DetectionTask
 
 app = typer.Typer(
     help="oneadapt: adapt video-analytics configurations (QP, resolution, frame rate) every "
@@ -32,10 +40,14 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Manage detector weights.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 SourceArg = Annotated[
-    str, typer.Argument(help="Video file (mp4, avi, mkv, ...) or stream URL (rtsp://, http://).")
+    str,
+    typer.Argument(
+        help="Video file (mp4, avi, mkv, ...), stream URL (rtsp://, http://), or the "
+        "procedural street scene: scene or scene:SEED."
+    ),
 ]
 ModelOpt = Annotated[
     str,
@@ -55,35 +67,13 @@ AnalysisFpsOpt = Annotated[
     typer.Option("--analysis-fps", min=1, max=60, help="Frames per second the analysis samples."),
 ]
 ClassesOpt = Annotated[
-    str, typer.Option("--classes", help="Comma-separated class names that count for accuracy.")
+    str | None,
+    typer.Option(
+        "--classes",
+        help="Comma-separated class names of the model that count for accuracy "
+        "(default: those of person,bicycle,car,motorcycle,bus,truck the model knows).",
+    ),
 ]
-
-
-def int_list(text: str | None, name: str) -> list[int] | None:
-    """Parse a comma-separated knob value list such as ``20,30,40``."""
-    if not text:
-        return None
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise OneAdaptError(
-            f"--{name} {text!r} is not a comma-separated list of integers.",
-            f"Write e.g. --{name} 20,30,40.",
-        ) from None
-
-
-def float_list(text: str, name: str) -> list[float]:
-    """Parse a non-empty comma-separated list of finite numbers >= 0 such as ``0.1,0.3,1``."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or any(not 0 <= v < float("inf") for v in values):
-        raise OneAdaptError(
-            f"--{name} {text!r} is not a list of finite numbers >= 0.",
-            f"Write e.g. --{name} 0.1,0.3,1.",
-        )
-    return values
 
 
 QpOpt = Annotated[str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51).")]
@@ -92,7 +82,6 @@ ResOpt = Annotated[
     typer.Option(help="Output heights, e.g. 720,540,360 (default: source height to a quarter)."),
 ]
 FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
-DEFAULT_CLASS_LIST = "person,bicycle,car,motorcycle,bus,truck"
 DnnGradEveryOpt = Annotated[
     int | None,
     typer.Option(
@@ -111,45 +100,6 @@ def grad_settings(every: int | None) -> DNNGradSettings:
     return DNNGradSettings() if every is None else DNNGradSettings(interval=every)
 
 
-@dataclass
-class Setup:
-    """Everything a measuring command needs, validated before any work starts."""
-
-    source: Source
-    space: ConfigSpace
-    detector: Detector
-    task: DetectionTask
-    out: Path
-
-
-def prepare(
-    video: str,
-    model: str,
-    out: Path,
-    qp: str | None = None,
-    res: str | None = None,
-    fps: str | None = None,
-    analysis_fps: int = 10,
-    classes: str = DEFAULT_CLASS_LIST,
-    scene_seconds: int = 60,
-) -> Setup:
-    """Open the source, build the knob space, load the model, check the output directory."""
-    from oneadapt.inference_cache import Detector, InferenceCache
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.media.sources import open_source
-    from oneadapt.models.registry import load_model
-    from oneadapt.storage import prepare_output_dir
-    from oneadapt.tasks.detection import DetectionTask
-
-    qps, heights, rates = int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
-    source = open_source(video, fps=analysis_fps, scene_seconds=scene_seconds)
-    space = ConfigSpace.default(source.height, analysis_fps, qps, heights, rates)
-    detector_model = load_model(model)
-    task = DetectionTask.for_model(detector_model.class_names, classes.split(","))
-    out = prepare_output_dir(out)
-    return Setup(source, space, Detector(detector_model, InferenceCache()), task, out)
-
-
 @app.command()
 def profile(
     video: SourceArg,
@@ -160,7 +110,7 @@ def profile(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
 ) -> None:
     """Measure every configuration of a QP x resolution x frame-rate grid on every second.
 
@@ -171,11 +121,12 @@ def profile(
     from oneadapt.evaluate.profile import profile as run_profile
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
-    summary = write_profile_outputs(
-        df, setup.out, f"{setup.source.name} · {setup.detector.model.id}"
-    )
-    Console().print(
+    with setup.out:
+        df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
+        summary = write_profile_outputs(
+            df, setup.out.create(), f"{setup.source.name} · {setup.detector.model.id}"
+        )
+    print_table(
         pareto_table(
             summary,
             f"Pareto front of {setup.space.size()} configurations over "
@@ -188,7 +139,7 @@ def profile(
         f"inferences: {inferred} frames, {cached} from the cache "
         f"({100.0 * cached / max(inferred, 1):.1f}%) at {setup.detector.cache.path}"
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
@@ -217,7 +168,7 @@ def run(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
     max_kbps: Annotated[
         float | None,
@@ -236,34 +187,38 @@ def run(
     from oneadapt.adapt.policy import PolicyContext
     from oneadapt.evaluate.run import run_policy, write_run_outputs
 
-    if max_kbps is not None and (policy != "oneadapt" or not 0 < max_kbps < float("inf")):
-        raise OneAdaptError(
-            f"--max-kbps {max_kbps} needs the oneadapt policy and a positive budget.",
-            "Use --policy oneadapt with e.g. --max-kbps 100.",
-        )
-    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    context = PolicyContext(setup.space, setup.detector, setup.task)
-    options = {"max_kbps": max_kbps} if max_kbps is not None else {}
-    chosen = make_policy(policy, context, lam, source=setup.source, **options)
-    df = run_policy(
-        setup.source,
-        chosen,
-        setup.detector,
-        setup.task,
-        setup.space,
-        seconds,
-        grad_settings=grad_settings(dnngrad_every),
-    )
-    title = f"{setup.source.name} · {policy} · lambda {lam}"
+    policy, lam = check_policy(policy.strip()), check_lambda(lam)
     if max_kbps is not None:
-        title = f"{setup.source.name} · {policy} · budget {max_kbps:g} kbit/s"
-    write_run_outputs(df, setup.out, title, setup.source.regimes, max_kbps)
+        max_kbps = check_budget(max_kbps, "--max-kbps")
+        if policy != "oneadapt":
+            raise ConfigurationError(
+                f"--max-kbps needs the oneadapt policy, not {policy!r}.",
+                "Use --policy oneadapt with --max-kbps, or drop --max-kbps.",
+            )
+    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    with setup.out:
+        context = PolicyContext(setup.space, setup.detector, setup.task)
+        options = {"max_kbps": max_kbps} if max_kbps is not None else {}
+        chosen = make_policy(policy, context, lam, source=setup.source, **options)
+        df = run_policy(
+            setup.source,
+            chosen,
+            setup.detector,
+            setup.task,
+            setup.space,
+            seconds,
+            grad_settings=grad_settings(dnngrad_every),
+        )
+        title = f"{setup.source.name} · {policy} · lambda {lam}"
+        if max_kbps is not None:
+            title = f"{setup.source.name} · {policy} · budget {max_kbps:g} kbit/s"
+        write_run_outputs(df, setup.out.create(), title, setup.source.regimes, max_kbps)
     means = df.mean(numeric_only=True)
     console.print(
         f"accuracy {means['accuracy']:.3f}, {means['kbps']:.1f} kbit/s, "
         f"{means['frames_inferred']:.1f} frames/s inferred over {len(df)} s"
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
@@ -276,7 +231,7 @@ def gradcheck(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
 ) -> None:
     """Check the gradient estimate: estimated vs measured accuracy change of one step cheaper
@@ -289,15 +244,16 @@ def gradcheck(
     from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
 
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
-    result = run_gradcheck(
-        setup.source,
-        setup.detector,
-        setup.task,
-        setup.space,
-        seconds=seconds,
-        settings=grad_settings(dnngrad_every),
-    )
-    write_gradcheck_outputs(result, setup.out)
+    with setup.out:
+        result = run_gradcheck(
+            setup.source,
+            setup.detector,
+            setup.task,
+            setup.space,
+            seconds=seconds,
+            settings=grad_settings(dnngrad_every),
+        )
+        write_gradcheck_outputs(result, setup.out.create())
     figures = {k: result[k] for k in ("mean_cosine", "pearson")}
     console.print(
         ", ".join(
@@ -307,12 +263,14 @@ def gradcheck(
             for name, value in figures.items()
         )
     )
-    console.print(f"results in {setup.out}")
+    console.print(f"results in {setup.out.path}")
 
 
 @app.command()
 def bench(
-    videos: Annotated[list[str], typer.Argument(help="Video files, stream URLs or scene:SEED.")],
+    videos: Annotated[
+        list[str], typer.Argument(help="Video files, stream URLs, scene or scene:SEED.")
+    ],
     model: ModelOpt,
     out: OutOpt,
     policies: Annotated[
@@ -328,7 +286,7 @@ def bench(
     fps: FpsOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
     profiling_budget: Annotated[
         float | None,
@@ -346,39 +304,45 @@ def bench(
             "the budget).",
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the points an earlier, interrupted bench into the same --out finished "
+            "(same options) and run only the missing ones."
+        ),
+    ] = False,
 ) -> None:
     """Run every policy at every lambda over every video through the same harness.
 
     Writes DIR/bench.parquet, DIR/summary.json (points and matched-accuracy comparison),
-    DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md.
+    DIR/tradeoff_kbps.png, DIR/tradeoff_dnn.png and DIR/report.md; each finished
+    (video, policy, lambda) point is saved in DIR/points/ as it completes.
     """
     from oneadapt.evaluate.bench import bench as run_bench
 
-    lams = float_list(lambdas, "lambdas")
-    if profiling_budget is not None and not profiling_budget > 0:
-        raise OneAdaptError(
-            f"--profiling-budget {profiling_budget} is not positive.",
-            "Give the spare inferences per second, e.g. --profiling-budget 5.",
+    names, lams = parse_policies(policies), parse_lambdas(lambdas)
+    if profiling_budget is not None:
+        profiling_budget = check_budget(profiling_budget, "--profiling-budget")
+    budgets = parse_budgets(max_kbps, "--max-kbps") if max_kbps is not None else []
+    inputs = check_inputs(videos, model, out, qp, res, fps, analysis_fps, classes, seconds or 60)
+    with inputs.out:
+        run_bench(
+            inputs.sources,
+            inputs.model,
+            names,
+            lams,
+            inputs.out,
+            seconds=seconds,
+            analysis_fps=analysis_fps,
+            qps=inputs.grid[0],
+            heights=inputs.grid[1],
+            fps=inputs.grid[2],
+            classes=inputs.classes,
+            grad_settings=grad_settings(dnngrad_every),
+            profiling_budget=profiling_budget,
+            max_kbps=budgets,
+            resume=resume,
         )
-    budgets = float_list(max_kbps, "max-kbps") if max_kbps is not None else []
-    if 0 in budgets:
-        raise OneAdaptError("--max-kbps needs budgets above 0.", "Write e.g. --max-kbps 50,100.")
-    run_bench(
-        videos,
-        model,
-        [p.strip() for p in policies.split(",") if p.strip()],
-        lams,
-        out,
-        seconds=seconds,
-        analysis_fps=analysis_fps,
-        qps=int_list(qp, "qp"),
-        heights=int_list(res, "res"),
-        fps=int_list(fps, "fps"),
-        classes=classes.split(","),
-        grad_settings=grad_settings(dnngrad_every),
-        profiling_budget=profiling_budget,
-        max_kbps=budgets,
-    )
     console.print(f"results in {out}")
 
 
@@ -390,9 +354,7 @@ def report(
     from oneadapt.evaluate.report import render_report
 
     path = render_report(directory)
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(path.read_text()))
+    print_markdown(path.read_text())
     console.print(f"wrote {path}")
 
 
@@ -417,28 +379,38 @@ def demo(
     holding the results.
     """
     from oneadapt.demo import run_demo
+    from oneadapt.storage import OutputDir
 
-    lams = float_list(lambdas, "lambdas")
-    folder = run_demo(out, seconds=seconds, seed=seed, lambdas=lams, height=height, console=console)
+    lams = parse_lambdas(lambdas)
+    with OutputDir(out):
+        folder = run_demo(
+            out, seconds=seconds, seed=seed, lambdas=lams, height=height, console=console
+        )
     console.print(f"[bold]results in {folder.resolve()}[/]")
 
 
 @app.command("train-builtin")
 def train_builtin(
-    out: Annotated[Path | None, typer.Option(help="Where to write the weights.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Where to write the weights (never the packaged ones unless named here)."
+        ),
+    ] = Path("builtin.pt"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     steps: Annotated[int, typer.Option(min=1, help="Training steps (batches of 12).")] = 4000,
 ) -> None:
     """Train the built-in detector on the procedural scene (fixed seed, fixed step count).
 
-    Overwrites the packaged weights unless --out is given. The defaults reproduce the
-    committed weights (python benchmarks/builtin_accuracy.py measures them).
+    Writes the weights to --out (default ./builtin.pt), checked before training starts;
+    copy them over oneadapt/models/weights/builtin.pt to ship them. The defaults reproduce
+    the committed weights (python benchmarks/builtin_accuracy.py measures them).
     """
-    from oneadapt.models.train_builtin import WEIGHTS_PATH
     from oneadapt.models.train_builtin import train_builtin as run_training
+    from oneadapt.storage import check_output_file
 
-    stats = run_training(out or WEIGHTS_PATH, seed=seed, steps=steps)
-    console.print(f"trained: {stats}")
+    stats = run_training(check_output_file(out), seed=seed, steps=steps)
+    console.print(f"trained: {stats}; weights in {out}")
 
 
 @models_app.command("pull")
@@ -454,13 +426,55 @@ def models_pull(
     console.print(f"saved {path}")
 
 
+def show_version(value: bool) -> None:
+    if value:
+        print(f"oneadapt {package_version('oneadapt')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options that apply before any command (the app's help is set on ``app``)."""
+
+
+def show_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A warning as one plain line (no source line), like an error."""
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def interrupt(signum: int, _frame: object) -> None:
+    """SIGINT and SIGTERM unwind the run, so output directories it created are removed."""
+    raise Interrupted(signal.Signals(signum).name)
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: a user error becomes one line on stderr and its kind's exit code."""
+    warnings.showwarning = show_warning
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
     try:
-        app()  # usage errors are reported by typer itself, exit code 2
+        sys.exit(app(standalone_mode=False) or 0)
     except OneAdaptError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(exc), exc.exit_code)
+    except typer.TyperException as exc:  # typer's usage errors: one line, not a help panel
+        ctx = getattr(exc, "ctx", None)
+        hint = f" See `{ctx.command_path} --help`." if ctx is not None else ""
+        fail(f"{exc.format_message().rstrip('.')}.{hint}", getattr(exc, "exit_code", 2))
+    except Interrupted as exc:
+        fail(f"interrupted ({exc}); nothing was left half-written.", exc.exit_code)
+
+
+def fail(message: str, code: int) -> None:
+    """Print one error line on stderr and exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,20 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from oneadapt.errors import ConfigurationError, ProtocolError
 from oneadapt.models.base import Model
 from oneadapt.storage import cache_dir
 from oneadapt.tasks.detection import Detections
+
+T = TypeVar("T")
 
 
 def frame_key(frame: np.ndarray, model_id: str) -> str:
@@ -29,35 +34,124 @@ def frame_key(frame: np.ndarray, model_id: str) -> str:
     return h.hexdigest()
 
 
+ROW_FIELDS = 6
+"""x1, y1, x2, y2, score, class: float32 each."""
+
+
+def decode_row(blob: object, seconds: object) -> tuple[Detections, float]:
+    """A cached row back to detections and seconds; anything that is not what
+    :meth:`InferenceCache.put` writes raises :class:`ProtocolError`."""
+    if not isinstance(blob, bytes) or len(blob) % (4 * ROW_FIELDS):
+        raise ProtocolError("an inference-cache row is not whole detection records.", _REPAIR)
+    if not isinstance(seconds, float | int) or not 0.0 <= seconds < float("inf"):
+        raise ProtocolError(f"an inference-cache row has invalid seconds {seconds!r}.", _REPAIR)
+    rows = np.frombuffer(blob, np.float32).reshape(-1, ROW_FIELDS)
+    classes = rows[:, 5]
+    if not np.isfinite(rows).all() or (classes < 0).any() or (classes != np.round(classes)).any():
+        raise ProtocolError("an inference-cache row holds invalid detections.", _REPAIR)
+    return Detections.from_array(rows), float(seconds)
+
+
+_REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it."
+_CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 class InferenceCache:
-    """Detections and their measured inference seconds, per decoded frame and model."""
+    """Detections and their measured inference seconds, per decoded frame and model.
+
+    A corrupt cache file is set aside (renamed ``*.corrupt-TIME``) with a warning and a
+    new one started: the cache only saves work, so losing it must not stop a run. A cache
+    that cannot be opened or written at all is a :class:`ConfigurationError`.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else cache_dir() / "detections.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS detections (key TEXT PRIMARY KEY, rows BLOB, seconds REAL)"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        self._db = self._guard(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS detections "
+                "(key TEXT PRIMARY KEY, rows BLOB, seconds REAL)"
+            )
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _unusable(self, exc: Exception) -> ConfigurationError:
+        return ConfigurationError(
+            f"the inference cache {self.path} cannot be used ({exc}).",
+            "Set ONEADAPT_CACHE to a writable directory, or free space there.",
         )
 
+    def _guard(self, operation: Callable[[], T]) -> T:
+        """Run a database operation; a corrupt file is set aside once and the operation
+        retried on a fresh cache; other failures become a one-line error."""
+        try:
+            return operation()
+        except sqlite3.DatabaseError as exc:
+            if not str(getattr(exc, "sqlite_errorname", "")).startswith(_CORRUPT):
+                raise self._unusable(exc) from None
+            self._set_aside(exc)
+        try:
+            return operation()
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from None
+
+    def _set_aside(self, exc: sqlite3.DatabaseError) -> None:
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.replace(aside.with_name(aside.name + suffix))
+        warnings.warn(
+            f"the inference cache {self.path} is corrupt ({exc}); set it aside as {aside} "
+            "and started a new one (cached results are recomputed).",
+            CacheWarning,
+            stacklevel=3,
+        )
+        if getattr(self, "_db", None) is not None:
+            self._db = self._connect()
+
     def get(self, key: str) -> tuple[Detections, float] | None:
-        row = self._db.execute(
-            "SELECT rows, seconds FROM detections WHERE key = ?", (key,)
-        ).fetchone()
+        """The cached entry, or None (also for a row that does not decode: it is redone)."""
+        row = self._guard(
+            lambda: self._db.execute(
+                "SELECT rows, seconds FROM detections WHERE key = ?", (key,)
+            ).fetchone()
+        )
         if row is None:
             return None
-        return Detections.from_array(np.frombuffer(row[0], np.float32)), float(row[1])
+        try:
+            return decode_row(*row)
+        except ProtocolError:
+            return None
 
     def put(self, key: str, dets: Detections, seconds: float) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO detections VALUES (?, ?, ?)",
-                (key, dets.to_array().tobytes(), seconds),
-            )
+        def write() -> None:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO detections VALUES (?, ?, ?)",
+                    (key, dets.to_array().tobytes(), seconds),
+                )
+
+        self._guard(write)
 
     def close(self) -> None:
         self._db.close()
+
+
+class CacheWarning(UserWarning):
+    """The inference cache was corrupt and has been replaced by a new one."""
 
 
 @dataclass

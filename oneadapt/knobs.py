@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ConfigurationError
 
 DEFAULT_QPS: tuple[int, ...] = (20, 25, 30, 35, 40, 45, 50)
 DEFAULT_FPS: tuple[int, ...] = (10, 5, 3, 2, 1)
@@ -46,9 +46,9 @@ class Knob:
 
     def __post_init__(self) -> None:
         if len(self.values) == 0:
-            raise OneAdaptError(f"knob {self.name} has no values.", "Give at least one value.")
+            raise ConfigurationError(f"knob {self.name} has no values.", "Give at least one value.")
         if len(set(self.values)) != len(self.values):
-            raise OneAdaptError(
+            raise ConfigurationError(
                 f"knob {self.name} lists a value twice: {list(self.values)}.",
                 "Give each value once.",
             )
@@ -57,7 +57,7 @@ class Knob:
         try:
             return self.values.index(value)
         except ValueError:
-            raise OneAdaptError(
+            raise ConfigurationError(
                 f"{value} is not a value of knob {self.name} {list(self.values)}.",
                 "Pick one of the listed values.",
             ) from None
@@ -118,21 +118,23 @@ class ConfigSpace:
         fps_values = tuple(fps) if fps else tuple(f for f in DEFAULT_FPS if f <= analysis_fps)
         for q in qps:
             if not 0 <= q <= 51:
-                raise OneAdaptError(f"QP {q} is outside H.264's range 0..51.", "Use --qp 0..51.")
+                raise ConfigurationError(
+                    f"QP {q} is outside H.264's range 0..51.", "Use --qp 0..51."
+                )
         for h in heights:
             if h < MIN_HEIGHT or h > source_height or h % 2:
-                raise OneAdaptError(
+                raise ConfigurationError(
                     f"height {h} is invalid for a {source_height}-pixel-high source.",
                     f"Use --res with even heights between {MIN_HEIGHT} and {source_height}.",
                 )
         for f in fps_values:
             if not 1 <= f <= analysis_fps:
-                raise OneAdaptError(
+                raise ConfigurationError(
                     f"frame rate {f} is outside 1..{analysis_fps} (the analysis frame rate).",
                     f"Use --fps values between 1 and {analysis_fps}.",
                 )
         if preset not in PRESETS:
-            raise OneAdaptError(f"unknown x264 preset {preset!r}.", f"Use one of {PRESETS}.")
+            raise ConfigurationError(f"unknown x264 preset {preset!r}.", f"Use one of {PRESETS}.")
         # Expensive first: low QP, high resolution, high frame rate.
         return cls(
             qp=Knob("qp", tuple(sorted(qps))),

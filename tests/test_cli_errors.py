@@ -104,5 +104,5 @@ def test_unwritable_output_dir(tmp_path, video, onnx_model):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")
     assert_user_error(
-        oneadapt("profile", video, "-m", onnx_model, "-o", blocker / "out"), "not writable"
+        oneadapt("profile", video, "-m", onnx_model, "-o", blocker / "out"), "is a file"
     )

@@ -174,7 +174,7 @@ def downsampled_grid(space: ConfigSpace, levels: int) -> list[Configuration]:
 def parse_fixed(spec: str, preset: str = "veryfast") -> Configuration:
     """``fixed:QP/HEIGHT/FPS`` (e.g. ``fixed:30/240/5``) -> that configuration."""
     _, _, body = spec.partition(":")
-    parts = body.split("/")
+    parts = body.split("/") if body.isascii() else []  # int() refuses e.g. "²"
     if not spec.startswith("fixed:") or len(parts) != 3 or not all(p.isdigit() for p in parts):
         raise OneAdaptError(
             f"{spec!r} is not a fixed-configuration policy.",

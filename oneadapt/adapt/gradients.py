@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import OneAdaptError, ProtocolError
 from oneadapt.media.codec import EncodedSegment, requantize
 from oneadapt.models.base import Model, to_tensor
 from oneadapt.tasks.detection import Detections, DetectionTask
@@ -206,11 +206,17 @@ class FeedbackMap:
             magic, second, block, fh, fw, hb, wb, scale = _HEADER.unpack_from(data)
             raw = zlib.decompress(data[_HEADER.size :])
         except (struct.error, zlib.error) as exc:
-            raise OneAdaptError(
+            raise ProtocolError(
                 f"corrupt DNNGrad feedback message ({exc}).", "Check the transport."
             ) from None
         if magic != _MAGIC or len(raw) != hb * wb:
-            raise OneAdaptError("not a DNNGrad feedback message (v1).", "Check the transport.")
+            raise ProtocolError("not a DNNGrad feedback message (v1).", "Check the transport.")
+        if (
+            block < 1
+            or (hb, wb) != (-(-fh // block), -(-fw // block))
+            or not 0 <= scale < float("inf")
+        ):
+            raise ProtocolError("inconsistent DNNGrad feedback message.", "Check the sender.")
         levels = np.frombuffer(raw, np.uint8).reshape(hb, wb).copy()
         return cls(second, block, fh, fw, scale, levels)
 

@@ -19,6 +19,7 @@ compared at equal adaptation compute. oneadapt therefore runs before them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -26,22 +27,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
+import pyarrow
 
 from oneadapt.adapt.baselines import Profiler, is_budgeted, make_policy
 from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
-from oneadapt.errors import OneAdaptError
+from oneadapt.console import make_console
+from oneadapt.errors import ConfigurationError
 from oneadapt.evaluate.profile import pareto_mask
 from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector, InferenceCache
+from oneadapt.inputs import check_policy
 from oneadapt.knobs import ConfigSpace
 from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model
 from oneadapt.models.registry import load_model
-from oneadapt.storage import atomic_path, atomic_write_text, prepare_output_dir
+from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
 from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
@@ -172,12 +175,69 @@ def run_order(policies: Sequence[str]) -> list[str]:
     return [p for p in policies if not is_budgeted(p)] + [p for p in policies if is_budgeted(p)]
 
 
+class PointStore:
+    """Each finished (video, policy, lambda) point saved as it completes, in
+    ``out/points/``, so an interrupted benchmark keeps them and a resumed one skips them.
+    Points are only reused under the settings they were measured with; a benchmark that
+    does not resume starts over."""
+
+    def __init__(self, out: OutputDir, settings: dict, resume: bool) -> None:
+        self.out = out
+        self.dir = out.path / "points"
+        self.settings = settings
+        self.files: dict[str, Path] = {}
+        saved = self.dir / "settings.json"
+        if resume and saved.is_file():
+            try:
+                same = json.loads(saved.read_text()) == settings
+            except (OSError, ValueError):
+                same = False
+            if not same:
+                raise ConfigurationError(
+                    f"the points in {self.dir} were measured with other settings.",
+                    "Resume with the same model, knob grid, seconds and classes, or drop "
+                    "--resume to start over.",
+                )
+            self.files = {p.name: p for p in self.dir.glob("*.parquet")}
+
+    @staticmethod
+    def _name(video: str, policy: str, lam: float) -> str:
+        key = json.dumps([video, policy, float(lam)]).encode()
+        return f"{hashlib.sha256(key).hexdigest()[:20]}.parquet"
+
+    def load(self, video: str, policy: str, lam: float) -> tuple[pd.DataFrame, int] | None:
+        """A saved point's rows and its offline profiling inferences, or None."""
+        path = self.files.get(self._name(video, policy, lam))
+        if path is None:
+            return None
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError, pyarrow.ArrowException):
+            return None  # damaged (not written by atomic_path): measured again
+        return df, int(df.attrs.get("offline_profiling_inferences", 0))
+
+    def save(self, df: pd.DataFrame, offline_inferences: int) -> None:
+        """Write one finished point atomically; the results directory is then kept even
+        if the benchmark fails later."""
+        if not self.out.keep:
+            self.out.keep = True
+            self.dir.mkdir(parents=True, exist_ok=True)
+            for stale in set(self.dir.glob("*.parquet")) - set(self.files.values()):
+                stale.unlink()
+            atomic_write_text(self.dir / "settings.json", json.dumps(self.settings))
+        video, policy, lam = df["video"].iloc[0], df["policy"].iloc[0], df["lambda"].iloc[0]
+        df = df.copy()
+        df.attrs["offline_profiling_inferences"] = int(offline_inferences)
+        with atomic_path(self.dir / self._name(video, policy, lam)) as tmp:
+            df.to_parquet(tmp, index=False)
+
+
 def bench(
     videos: Sequence[str | Source],
     model_spec: str | Model,
     policies: Sequence[str],
     lambdas: Sequence[float],
-    out: Path,
+    out: Path | OutputDir,
     seconds: int | None = None,
     analysis_fps: int = 10,
     progress: bool = True,
@@ -190,6 +250,7 @@ def bench(
     grad_settings: DNNGradSettings | None = None,
     profiling_budget: float | None = None,
     max_kbps: Sequence[float] = (),
+    resume: bool = False,
 ) -> dict:
     """Run every policy at every lambda on every video; write ``bench.parquet``,
     ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
@@ -200,20 +261,32 @@ def bench(
     second of the ``@budget`` baselines; None: oneadapt's measured overhead frames per second
     on the same video and lambda, or, when oneadapt is not benchmarked, one DNNGrad backward
     pass per ``grad_settings.interval`` seconds in frame-equivalents. The budgets used are in
-    ``summary["meta"]["profiling_budgets"]``."""
+    ``summary["meta"]["profiling_budgets"]``. ``max_kbps`` adds ``oneadapt@max-kbps``, the
+    gradient policy in budget mode, one point per budget. Each finished point is saved in
+    ``out/points`` as it completes; ``resume`` reuses those an earlier run with the same
+    settings saved."""
     if profiling_budget is not None and not profiling_budget > 0:
-        raise OneAdaptError(
+        raise ConfigurationError(
             f"profiling budget {profiling_budget} is not positive.",
             "Give the spare inferences per second as a number > 0.",
         )
     start = time.perf_counter()
     grad_settings = grad_settings or DNNGradSettings()
-    out = prepare_output_dir(out)
+    target = out if isinstance(out, OutputDir) else OutputDir(out)
+    for name in policies:
+        check_policy(name)
     sources = [open_video(v, analysis_fps, seconds) for v in videos]
+    names = [s.name for s in sources]
+    if len(set(names)) < len(names):
+        raise ConfigurationError(
+            f"two videos are named {sorted({n for n in names if names.count(n) > 1})}.",
+            "Give each video once, under distinct names (their points would merge).",
+        )
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
     task = DetectionTask.for_model(model.class_names, classes)
     detector = Detector(model, InferenceCache())
-    console = Console(stderr=True, quiet=not progress)
+    console = make_console(stderr=True)
+    console.quiet = not progress
 
     first = next(sources[0].segments(1))
     ratio = backward_frame_ratio(model, task, first.frames[0])
@@ -221,6 +294,22 @@ def bench(
     offline: dict[tuple[str, str, float], int] = {}
     budgets: list[dict] = []
     spaces = []
+    points = PointStore(
+        target,
+        {
+            "model": model.id,
+            "seconds": seconds,
+            "analysis_fps": analysis_fps,
+            "grid": [qps, heights, fps],
+            "classes": list(task.classes),
+            "gpu_weight": gpu_weight,
+            "best_fixed_seconds": best_fixed_seconds,
+            "dnngrad_every": grad_settings.interval,
+            "profiling_budget": profiling_budget,
+            "max_kbps": [float(b) for b in max_kbps],
+        },
+        resume,
+    )
     for source in sources:
         space = ConfigSpace.default(source.height, analysis_fps, qps, heights, fps)
         spaces.append(
@@ -229,9 +318,7 @@ def bench(
         )
         context = PolicyContext(space, detector, task)
         profiler = Profiler(detector, task, space.reference)
-        references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
-        reference_bytes = {i: r.bytes for i, r in references.items()}
-        reference_frames = {i: r.frames for i, r in references.items()}
+        references: dict | None = None
         own_overhead: dict[float, float] = {}  # oneadapt's overhead frames/s, per lambda
         runs = [(name, lam) for name in run_order(policies) for lam in lambdas]
         budget_runs = [(BUDGET_MODE, b) for b in max_kbps]  # objective at its final lambda
@@ -252,40 +339,54 @@ def bench(
                         "basis": basis,
                     }
                 )
-            console.print(f"{source.name}: {name} at lambda {lam:g}")
-            mode = {"max_kbps": lam} if name == BUDGET_MODE else {}
-            policy = make_policy(
-                "oneadapt" if name == BUDGET_MODE else name,
-                context,
-                BUDGET_START_LAMBDA if name == BUDGET_MODE else lam,
-                profiler=profiler,
-                source=source,
-                offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
-                scan_seconds=seconds,
-                budget=budget,
-                gpu_weight=gpu_weight,
-                **mode,
-            )
-            df = run_policy(source, policy, detector, task, space, seconds, progress, grad_settings)
-            df["reference_bytes"] = df["second"].map(reference_bytes)
-            df["reference_frames"] = df["second"].map(reference_frames)
-            df["objective"] = objective(
-                df["accuracy"],
-                df["bytes"],
-                df["frames_inferred"],
-                df["reference_bytes"],
-                df["reference_frames"],
-                policy.lam if name == BUDGET_MODE else lam,  # type: ignore[attr-defined]
-                gpu_weight,
-            )
-            df.insert(0, "lambda", float(lam))
-            df.insert(0, "policy", name)
-            df.insert(0, "video", source.name)
+            saved = points.load(source.name, name, lam)
+            if saved is not None:
+                console.print(f"{source.name}: {name} at lambda {lam:g} (saved point)")
+                df, offline[(source.name, name, float(lam))] = saved
+            else:
+                if references is None:
+                    references = {s.index: profiler.reference(s) for s in source.segments(seconds)}
+                    reference_bytes = {i: r.bytes for i, r in references.items()}
+                    reference_frames = {i: r.frames for i, r in references.items()}
+                console.print(f"{source.name}: {name} at lambda {lam:g}")
+                mode = {"max_kbps": lam} if name == BUDGET_MODE else {}
+                policy = make_policy(
+                    "oneadapt" if name == BUDGET_MODE else name,
+                    context,
+                    BUDGET_START_LAMBDA if name == BUDGET_MODE else lam,
+                    profiler=profiler,
+                    source=source,
+                    offline_seconds=min(best_fixed_seconds, seconds or best_fixed_seconds),
+                    scan_seconds=seconds,
+                    budget=budget,
+                    gpu_weight=gpu_weight,
+                    **mode,
+                )
+                df = run_policy(
+                    source, policy, detector, task, space, seconds, progress, grad_settings
+                )
+                df["reference_bytes"] = df["second"].map(reference_bytes)
+                df["reference_frames"] = df["second"].map(reference_frames)
+                df["objective"] = objective(
+                    df["accuracy"],
+                    df["bytes"],
+                    df["frames_inferred"],
+                    df["reference_bytes"],
+                    df["reference_frames"],
+                    policy.lam if name == BUDGET_MODE else lam,  # type: ignore[attr-defined]
+                    gpu_weight,
+                )
+                df.insert(0, "lambda", float(lam))
+                df.insert(0, "policy", name)
+                df.insert(0, "video", source.name)
+                extra = getattr(policy, "offline_overhead", None)
+                offline[(source.name, name, float(lam))] = (
+                    extra.profiling_inferences if extra else 0
+                )
+                points.save(df, offline[(source.name, name, float(lam))])
             frames.append(df)
             if name == "oneadapt":
                 own_overhead[float(lam)] = float(overhead_frames(df, ratio).mean())
-            extra = getattr(policy, "offline_overhead", None)
-            offline[(source.name, name, float(lam))] = extra.profiling_inferences if extra else 0
 
     df = pd.concat(frames, ignore_index=True)
     summary = summarize(df, offline, ratio)
@@ -303,6 +404,7 @@ def bench(
         "profiling_budgets": budgets,
         "wall_seconds": time.perf_counter() - start,
     }
+    out = target.create()
     with atomic_path(out / "bench.parquet") as tmp:
         df.to_parquet(tmp, index=False)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))

@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from rich.progress import Progress
 
 from oneadapt.adapt.gradient_policy import probe_knobs
 from oneadapt.adapt.gradients import DNNGradServer, DNNGradSettings
 from oneadapt.adapt.objective import resource
+from oneadapt.console import Progress
 from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_gradcheck
 from oneadapt.inference_cache import Detector

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from rich.progress import Progress
 from rich.table import Table
 
+from oneadapt.console import Progress
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace

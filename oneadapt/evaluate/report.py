@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 from matplotlib.figure import Figure
 
+from oneadapt.errors import StateError
 from oneadapt.storage import atomic_path, atomic_write_text
 
 CURVE_COLUMNS = ["accuracy", "kbps", "dnn_frames_per_s", "overhead_frames_per_s"]
@@ -172,12 +174,35 @@ def report_markdown(summary: dict, df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def load_bench(out_dir: Path) -> tuple[dict, pd.DataFrame]:
+    """``summary.json`` and ``bench.parquet`` of a finished benchmark; a directory that is
+    missing, not a benchmark's, unfinished or damaged raises :class:`StateError`."""
+    out_dir = Path(out_dir)
+    fix = "Pass a directory written by a finished `oneadapt bench` (or rerun the bench)."
+    if not out_dir.is_dir():
+        what = "is not a directory" if out_dir.exists() else "does not exist"
+        raise StateError(f"{out_dir} {what}.", fix)
+    missing = [n for n in ("summary.json", "bench.parquet") if not (out_dir / n).is_file()]
+    if missing:
+        raise StateError(f"{out_dir} holds no finished benchmark (no {' or '.join(missing)}).", fix)
+    try:
+        summary = json.loads((out_dir / "summary.json").read_text())
+        df = pd.read_parquet(out_dir / "bench.parquet")
+        columns = set(pd.DataFrame(summary["points"]).columns)
+        if not isinstance(summary["matched"], list) or not {"policy", "lambda"} <= columns:
+            raise ValueError("summary.json lacks the points or the matched comparison")
+        if not set(CURVE_COLUMNS) <= columns or "video" not in df:
+            raise ValueError("the points lack the measured columns")
+    except (OSError, ValueError, KeyError, TypeError, pyarrow.ArrowException) as exc:
+        raise StateError(f"the benchmark results in {out_dir} are damaged ({exc}).", fix) from None
+    return summary, df
+
+
 def render_report(out_dir: Path) -> Path:
     """Re-render ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` in ``out_dir``
     from its ``bench.parquet`` and ``summary.json``; returns the report's path."""
     out_dir = Path(out_dir)
-    summary = json.loads((out_dir / "summary.json").read_text())
-    df = pd.read_parquet(out_dir / "bench.parquet")
+    summary, df = load_bench(out_dir)
     curves = mean_curves(pd.DataFrame(summary["points"]))
     title = (
         f"{summary.get('meta', {}).get('model', '')} · mean over {df['video'].nunique()} video(s)"

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from oneadapt.adapt.gradients import DNNGradServer, DNNGradSettings
 from oneadapt.adapt.policy import Feedback, Overhead, Policy
+from oneadapt.console import Progress
 from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_run
 from oneadapt.inference_cache import Detector

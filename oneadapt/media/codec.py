@@ -15,7 +15,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ConfigurationError
 from oneadapt.knobs import Configuration, even
 from oneadapt.media.sources import Segment
 
@@ -63,14 +63,16 @@ def output_size(width: int, height: int, target_height: int) -> tuple[int, int]:
 def compress(segment: Segment, config: Configuration, threads: int = 1) -> Bitstream:
     """Encode ``segment`` with libx264 under ``config`` (what a camera does to send it)."""
     if config.fps < 1 or config.fps > segment.fps:
-        raise OneAdaptError(
+        raise ConfigurationError(
             f"frame rate {config.fps} is outside 1..{segment.fps}.",
             f"Use a frame rate between 1 and {segment.fps}.",
         )
     if not 0 <= config.qp <= 51:
-        raise OneAdaptError(f"QP {config.qp} is outside 0..51.", "Use a QP between 0 and 51.")
+        raise ConfigurationError(f"QP {config.qp} is outside 0..51.", "Use a QP between 0 and 51.")
     if config.height < 2:
-        raise OneAdaptError(f"height {config.height} is too small.", "Use a height of 16 or more.")
+        raise ConfigurationError(
+            f"height {config.height} is too small.", "Use a height of 16 or more."
+        )
     start = time.perf_counter()
     sent = sent_frames(len(segment), segment.fps, config.fps)
     width, height = output_size(segment.width, segment.height, config.height)

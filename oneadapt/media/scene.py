@@ -14,6 +14,7 @@ frame without rendering the ones before it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ConfigurationError
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections
 
@@ -105,7 +106,7 @@ class SceneSource(Source):
         self, seed: int = 0, seconds: int = 60, width: int = 1280, height: int = 720, fps: int = 10
     ) -> None:
         if seconds < 1 or fps < 1 or width < 32 or height < 32:
-            raise OneAdaptError(
+            raise ConfigurationError(
                 f"scene of {seconds} s at {width}x{height}, {fps} fps is invalid.",
                 "Use at least 1 second, 1 fps and 32x32 pixels.",
             )
@@ -531,8 +532,8 @@ class SceneSource(Source):
 def scene_from_spec(spec: str, fps: int = 10, seconds: int = 60) -> SceneSource:
     """``"scene"`` or ``"scene:SEED"`` -> a 1280x720 :class:`SceneSource`."""
     name, _, seed = spec.partition(":")
-    if name != "scene" or (seed and not seed.lstrip("-").isdigit()):
-        raise OneAdaptError(
+    if name != "scene" or (seed and not re.fullmatch(r"-?[0-9]+", seed)):
+        raise ConfigurationError(
             f"{spec!r} is not a scene spec.", "Write 'scene' or 'scene:SEED' (SEED an integer)."
         )
     return SceneSource(seed=int(seed) if seed else 0, seconds=seconds, fps=fps)

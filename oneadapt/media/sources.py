@@ -8,6 +8,7 @@ whose presentation time is ``<= t`` (what a viewer would see at that instant).
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +16,14 @@ from pathlib import Path
 import av
 import numpy as np
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import MediaError
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+OPEN_TIMEOUT_S = 20.0
+
+
+class ShortVideoWarning(UserWarning):
+    """Fewer seconds could be decoded than were asked for: results cover only those."""
 
 
 @dataclass
@@ -109,21 +115,32 @@ class VideoSource(Source):
         self.location = str(location)
         self.name = self.location if self.is_stream else Path(self.location).stem
         if fps < 1:
-            raise OneAdaptError(f"analysis frame rate {fps} is invalid.", "Use a rate >= 1 fps.")
+            raise MediaError(f"analysis frame rate {fps} is invalid.", "Use a rate >= 1 fps.")
         self.fps = fps
+        self.stated_seconds: float | None = None
+        """The duration the container claims (None for streams and files that do not say)."""
+        self.decoded_until: float | None = None
+        """Time of the last frame the last full pass decoded."""
+        self._warned = False
         if not self.is_stream:
             path = Path(self.location)
+            if path.is_dir():
+                raise MediaError(
+                    f"{path} is a directory, not a video file.", "Pass a video file inside it."
+                )
             if not path.is_file():
-                raise OneAdaptError(f"video file {path} does not exist.", "Check the path.")
+                raise MediaError(f"video file {path} does not exist.", "Check the path.")
             if path.stat().st_size == 0:
-                raise OneAdaptError(
+                raise MediaError(
                     f"video file {path} is empty (0 bytes).", "Pass a real video file."
                 )
         with self._open() as container:
             context = container.streams.video[0].codec_context
             self.width, self.height = int(context.width), int(context.height)
+            if container.duration and not self.is_stream:
+                self.stated_seconds = container.duration / av.time_base
         if self.width <= 0 or self.height <= 0:
-            raise OneAdaptError(
+            raise MediaError(
                 f"{self.location} has no decodable video size.",
                 "Re-encode it with ffmpeg to H.264 in mp4.",
             )
@@ -135,15 +152,20 @@ class VideoSource(Source):
     def _open(self) -> av.container.InputContainer:
         options = {"rtsp_transport": "tcp"} if self.location.startswith("rtsp") else {}
         try:
-            container = av.open(self.location, options=options, timeout=20.0)
+            container = av.open(self.location, options=options, timeout=OPEN_TIMEOUT_S)
+        except av.error.ExitError:  # FFmpeg's own word for its timeout: "Immediate exit requested"
+            raise MediaError(
+                f"no video arrived from {self.location} within {OPEN_TIMEOUT_S:g} s.",
+                "Check that the stream is live and the URL, port and protocol are right.",
+            ) from None
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise OneAdaptError(
+            raise MediaError(
                 f"cannot decode {self.location}: {exc}.",
                 "Pass a video file or stream URL that ffmpeg can read.",
             ) from None
         if not container.streams.video:
             container.close()
-            raise OneAdaptError(
+            raise MediaError(
                 f"{self.location} contains no video stream.", "Pass a file with a video track."
             )
         return container
@@ -160,27 +182,47 @@ class VideoSource(Source):
                     t = frame.time if frame.time is not None else n / rate
                     start = t if start is None else start
                     yield t - start, frame.to_ndarray(format="rgb24")
-            except av.error.FFmpegError as exc:
+            except av.error.FFmpegError as exc:  # a damaged tail ends the video there
                 if start is None:
-                    raise OneAdaptError(
+                    raise MediaError(
                         f"cannot decode {self.location}: {exc}.", "Pass a valid video file."
                     ) from None
-                # A damaged tail ends the video where decoding stopped.
             if start is None:
-                raise OneAdaptError(
+                raise MediaError(
                     f"{self.location} has no decodable frames.", "Pass a valid, non-empty video."
                 )
+            self.decoded_until = t - start
 
     def segments(self, max_seconds: int | None = None) -> Iterator[Segment]:
-        """1-second segments; a final incomplete second is dropped."""
+        """1-second segments; a final incomplete second is dropped. Warns (once per source)
+        when fewer seconds decode than ``max_seconds`` asks, or when a damaged file ends
+        early, saying how many seconds were decodable."""
         produced = 0
         for segment in chunk_seconds(resample(self._frames(), self.fps), self.fps, max_seconds):
             produced += 1
             yield segment
         if produced == 0 and max_seconds != 0:
-            raise OneAdaptError(
+            raise MediaError(
                 f"{self.location} is shorter than one second at {self.fps} fps.",
                 "Pass a video of at least one second.",
+            )
+        short = max_seconds is not None and produced < max_seconds
+        until, stated = self.decoded_until, self.stated_seconds
+        truncated = until is not None and stated is not None and until + 1.0 < stated
+        if (short or truncated) and not self._warned:
+            self._warned = True
+            cause = (
+                f"decoding stopped after {until:.1f} s of the {stated:.1f} s the file claims: "
+                "it is truncated or damaged"
+                if truncated
+                else "the video ends there"
+            )
+            asked = f" of the {max_seconds} s asked" if short else ""
+            warnings.warn(
+                f"{self.location}: only {produced} s decodable{asked} ({cause}); "
+                f"results cover {produced} s.",
+                ShortVideoWarning,
+                stacklevel=2,
             )
 
 

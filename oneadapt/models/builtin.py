@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ModelError
 from oneadapt.media.scene import SCENE_CLASSES
 from oneadapt.models.base import Model
 from oneadapt.tasks.detection import Detections, nms
@@ -146,7 +146,7 @@ def load_builtin(path: Path | None = None) -> BuiltinModel:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise OneAdaptError(
+        raise ModelError(
             f"built-in model weights {path} cannot be read ({exc.strerror or exc}).", fix
         ) from None
     net = CenterNet()
@@ -154,5 +154,5 @@ def load_builtin(path: Path | None = None) -> BuiltinModel:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except Exception as exc:  # any unpickling/shape error means the file is unusable
-        raise OneAdaptError(f"built-in model weights {path} are corrupt ({exc}).", fix) from None
+        raise ModelError(f"built-in model weights {path} are corrupt ({exc}).", fix) from None
     return BuiltinModel(net, hashlib.sha256(data).hexdigest()[:12])

@@ -23,7 +23,7 @@ import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ModelError
 from oneadapt.models.base import Model, to_tensor
 from oneadapt.tasks.detection import Detections, nms
 
@@ -156,12 +156,12 @@ def _load_graph(path: Path, data: bytes) -> onnx.ModelProto:
     try:
         proto = onnx.load_from_string(data)
     except Exception as exc:  # protobuf raises several unrelated types on garbage
-        raise OneAdaptError(
+        raise ModelError(
             f"{path} is not a valid ONNX model ({type(exc).__name__}).",
             "Pass an intact .onnx file (re-download it with `oneadapt models pull NAME`).",
         ) from None
     if not proto.graph.node or not proto.graph.output:
-        raise OneAdaptError(
+        raise ModelError(
             f"{path} is not a valid ONNX model (no graph).",
             "Pass an intact .onnx file (re-download it with `oneadapt models pull NAME`).",
         )
@@ -192,7 +192,7 @@ class OnnxDetector(Model):
         try:
             data = self.path.read_bytes()
         except OSError as exc:
-            raise OneAdaptError(
+            raise ModelError(
                 f"cannot read model file {self.path} ({exc.strerror or exc}).",
                 "Check the path and its permissions.",
             ) from None
@@ -201,13 +201,13 @@ class OnnxDetector(Model):
         family = detect_family(outputs)
         if family is None:
             described = ", ".join(f"{n} {s}" for n, s in outputs.items())
-            raise OneAdaptError(
+            raise ModelError(
                 f"{self.path} is not a supported detector: outputs {described} match no known "
                 "family (YOLOX, FastestDet, NanoDet).",
                 "Pass one of those ONNX detectors or --model builtin.",
             )
         if len(shape) != 4 or shape[1] != 3 or min(shape) <= 0:
-            raise OneAdaptError(
+            raise ModelError(
                 f"{self.path} has input shape {shape}; a fixed [1, 3, H, W] input is needed.",
                 "Export the detector with a static input size.",
             )

@@ -8,26 +8,28 @@ corrupted download never leaves a file that :func:`load_model` would pick up.
 from __future__ import annotations
 
 import hashlib
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 
-from oneadapt.errors import OneAdaptError
-from oneadapt.storage import atomic_path, models_dir
+from oneadapt.console import Progress
+from oneadapt.errors import ConfigurationError, ModelError
+from oneadapt.storage import OutputDir, atomic_path, models_dir
 
 CHUNK = 1 << 16
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+SHA256_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
 TIMEOUT_S = 30.0
 
 
@@ -64,9 +66,18 @@ def pull(
 
     ``url`` and ``sha256`` override the table entry; an unknown name needs ``url``.
     """
+    if not NAME_PATTERN.fullmatch(name):
+        raise ConfigurationError(
+            f"model name {name!r} is not a plain name.",
+            "Use letters, digits, '.', '_' and '-' only (no path), e.g. my-detector.",
+        )
+    if sha256 is not None and not SHA256_PATTERN.fullmatch(sha256):
+        raise ConfigurationError(
+            f"--sha256 {sha256!r} is not a SHA-256 digest.", "Give its 64 hex digits."
+        )
     known = KNOWN_WEIGHTS.get(name)
     if known is None and url is None:
-        raise OneAdaptError(
+        raise ConfigurationError(
             f"no download is known for model {name!r}.",
             f"Pull one of {sorted(KNOWN_WEIGHTS)}, or pass --url for the ONNX file.",
         )
@@ -76,23 +87,39 @@ def pull(
     if not filename.endswith(".onnx"):
         filename = f"{name}.onnx"
     dest_dir = Path(dest_dir) if dest_dir is not None else models_dir()
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OneAdaptError(
-            f"cannot create models directory {dest_dir} ({exc.strerror or exc}).",
-            "Set ONEADAPT_MODELS to a writable directory.",
-        ) from None
-    target = dest_dir / filename
-    with atomic_path(target) as tmp:
+    with (
+        OutputDir(dest_dir, "models directory (set ONEADAPT_MODELS)") as directory,
+        atomic_path(directory.create() / filename) as tmp,
+    ):
         digest = _download(url, tmp, progress)
         if sha256 is not None and digest != sha256:
-            raise OneAdaptError(
+            raise ModelError(
                 f"checksum mismatch for {url}: got sha256 {digest}, expected {sha256}.",
                 "The download is corrupt or the file changed upstream; retry, or pass the "
                 "expected --sha256.",
             )
-    return target
+        check_onnx(tmp, url)
+    return dest_dir / filename
+
+
+def check_onnx(path: Path, url: str) -> None:
+    """Refuse a download that is not an ONNX model with a graph (an HTML error page, a
+    truncated file) before it is renamed into the models directory."""
+    import onnx
+
+    try:
+        nodes = len(onnx.load(str(path), load_external_data=False).graph.node)
+    except Exception as exc:  # protobuf raises various decode errors on foreign bytes
+        head = path.read_bytes()[:40]
+        raise ModelError(
+            f"the download from {url} is not an ONNX model ({type(exc).__name__}; it starts "
+            f"with {head!r}).",
+            "Check the --url: it must point at the .onnx file itself, not a web page.",
+        ) from None
+    if nodes == 0:
+        raise ModelError(
+            f"the download from {url} is an ONNX file without a graph.", "Check --url."
+        )
 
 
 def _download(url: str, path: Path, progress: bool) -> str:
@@ -107,7 +134,6 @@ def _download(url: str, path: Path, progress: bool) -> str:
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
                 disable=not progress,
                 transient=True,
             ) as bar:
@@ -117,17 +143,17 @@ def _download(url: str, path: Path, progress: bool) -> str:
                     digest.update(chunk)
                     bar.advance(task, len(chunk))
     except urllib.error.HTTPError as exc:
-        raise OneAdaptError(
+        raise ModelError(
             f"download of {url} failed: HTTP {exc.code} {exc.reason}.",
             "Check the model name or --url.",
         ) from None
     except urllib.error.URLError as exc:
-        raise OneAdaptError(
+        raise ModelError(
             f"download of {url} failed: {exc.reason}.",
             "Check the network connection and the URL.",
         ) from None
     except (OSError, ValueError) as exc:  # timeouts, resets mid-transfer, malformed URLs
-        raise OneAdaptError(
+        raise ModelError(
             f"download of {url} failed: {exc}.", "Check the network connection and the URL."
         ) from None
     return digest.hexdigest()

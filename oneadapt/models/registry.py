@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ModelError
 from oneadapt.models.base import Model
 from oneadapt.storage import models_dir
 
@@ -32,13 +32,13 @@ def load_model(spec: str) -> Model:
         if (directory / filename).is_file():
             return _load_file(directory / filename)
     if spec in KNOWN_MODELS:
-        raise OneAdaptError(
+        raise ModelError(
             f"model {spec!r} is not in {directory} (looked for {', '.join(KNOWN_MODELS[spec])}).",
             f"Run `oneadapt models pull {spec}`, or copy the file there (set ONEADAPT_MODELS "
             "to use another directory).",
         )
     present = sorted(p.stem for p in directory.glob("*.onnx")) if directory.is_dir() else []
-    raise OneAdaptError(
+    raise ModelError(
         f"unknown model {spec!r}; known names: {', '.join(['builtin', *KNOWN_MODELS])}"
         + (f"; files in {directory}: {', '.join(present)}." if present else "."),
         "Run `oneadapt models pull NAME` or pass the path to an .onnx file.",
@@ -47,12 +47,14 @@ def load_model(spec: str) -> Model:
 
 def _load_file(path: Path) -> Model:
     if path.suffix.lower() != ".onnx":
-        raise OneAdaptError(
+        raise ModelError(
             f"unknown model format {path.suffix or '(no extension)'!r} for {path}.",
             "Pass an .onnx detector (YOLOX, FastestDet, NanoDet) or --model builtin.",
         )
+    if path.is_dir():
+        raise ModelError(f"{path} is a directory, not a model file.", "Pass the .onnx file.")
     if not path.is_file():
-        raise OneAdaptError(f"model file {path} does not exist.", "Check the path.")
+        raise ModelError(f"model file {path} does not exist.", "Check the path.")
     from oneadapt.models.onnx_detectors import OnnxDetector
 
     return OnnxDetector(path)
@@ -64,7 +66,7 @@ def _load_builtin() -> Model:
     except ModuleNotFoundError as exc:
         if exc.name != "oneadapt.models.builtin":
             raise
-        raise OneAdaptError(
+        raise ModelError(
             "the builtin model is not available in this installation.",
             "Pass an ONNX detector path or name instead (e.g. --model yolox-nano).",
         ) from None

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from oneadapt.console import Progress
 from oneadapt.knobs import Configuration
 from oneadapt.media.codec import encode
 from oneadapt.media.scene import SCENE_CLASSES, SceneSource

@@ -127,9 +127,9 @@ class DetectionTask:
     ) -> DetectionTask:
         ids = tuple(i for i, n in enumerate(class_names) if n in set(wanted))
         if not ids:
-            from oneadapt.errors import OneAdaptError
+            from oneadapt.errors import ConfigurationError
 
-            raise OneAdaptError(
+            raise ConfigurationError(
                 f"the model knows none of the classes {list(wanted)}.",
                 f"Choose --classes among {list(class_names)[:20]}.",
             )
