@@ -39,13 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oneadapt.adapt.gradients import FeedbackMap, block_mean
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import EncodedSegment, encode
 from oneadapt.media.sources import Segment
+from oneadapt.protocol.feedback import FeedbackMap, block_mean
 
 W_ACC = 0.008
 """Accuracy (F1) lost per pixel level of DNNGrad-weighted RMS input change."""
