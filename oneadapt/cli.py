@@ -412,5 +412,7 @@ def main() -> None:
         sys.exit(2)
 
 
+import oneadapt.runtime.commands  # noqa: E402, F401 (registers serve and camera on app)
+
 if __name__ == "__main__":
     main()

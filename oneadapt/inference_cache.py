@@ -35,7 +35,8 @@ class InferenceCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else cache_dir() / "detections.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
+        # The server calls it from gRPC worker threads, one at a time (Analyzer's lock).
+        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS detections (key TEXT PRIMARY KEY, rows BLOB, seconds REAL)"
