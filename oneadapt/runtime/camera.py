@@ -155,7 +155,7 @@ class Camera:
     def run(self, seconds: int | None = None) -> pd.DataFrame:
         """Capture, send and adapt until the source ends (or ``seconds``), then deliver what
         is queued for at most ``settings.drain`` seconds; returns the record."""
-        done = max(self.rows, default=-1) + 1
+        done = max([*self.rows, *(p.message.second for p in self.queue)], default=-1) + 1
         offset = done if getattr(self.source, "is_stream", False) else 0
         start = time.monotonic()
         paced = 0
