@@ -192,3 +192,21 @@ def test_metrics_endpoints_of_server_and_camera(builtin_analyzer, tmp_path) -> N
     assert camera['oneadapt_camera_seconds_total{outcome="delivered",stream="cam"}'] == 2
     assert camera[f"oneadapt_camera_round_trip_seconds_count{s}"] == 2
     assert camera[f"oneadapt_camera_backward_passes_total{s}"] >= 1
+
+
+def test_camera_command_with_a_wrong_token_stops_with_one_line(builtin_analyzer, tmp_path):
+    import subprocess
+    import sys
+
+    with serving(builtin_analyzer, token="s3cret") as (port, _):
+        result = subprocess.run(
+            [sys.executable, "-m", "oneadapt", "camera", "scene:1:180", "--server",
+             f"127.0.0.1:{port}", "--seconds", "1", "--token", "wrong", "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "UNAUTHENTICATED" in lines[0] and "--token" in lines[0]
+    assert "wrong" not in result.stderr  # the token is never printed
+    record = pd.read_parquet(tmp_path / "camera.parquet")
+    assert list(record["reason"]) == ["UNAUTHENTICATED"]

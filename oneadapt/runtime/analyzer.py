@@ -43,10 +43,6 @@ class Analyzer:
         self._streams: dict[str, DNNGradServer] = {}
         self._lock = threading.Lock()
 
-    @property
-    def streams(self) -> int:
-        return len(self._streams)
-
     def analyze(self, message: pb.Segment) -> tuple[pb.Analysis, Work]:
         """Raises :class:`oneadapt.protocol.messages.InvalidMessage` for a bad segment."""
         start = time.perf_counter()
