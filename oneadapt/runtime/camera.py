@@ -4,6 +4,11 @@ goes to the server, and the server's answer (detections, DNNGrad) goes back to t
 It drives the same :class:`Policy` and :func:`encode` as ``run_policy`` in the same order,
 so against a server it makes the decisions ``oneadapt run`` makes. It imports no torch.
 
+One call is in flight at a time, on a worker thread. Reading a file flat out, the camera
+waits for each second's answer before deciding the next, as ``run_policy`` does; in real
+time it captures on schedule, and an answer that comes after the next capture is recorded
+but not learnt from (the policy keeps its configuration).
+
 Faults: a segment the server did not take stays in a bounded on-disk queue (``DIR/queue``)
 and is retried with exponential backoff, oldest first, while capture goes on under the
 last configuration (the policy learns only from the second it just sent). Every captured
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -129,6 +135,8 @@ class Camera:
         self.grad_map: FeedbackMap | None = None
         self.failures = 0
         self.next_attempt = 0.0
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="camera-send")
+        self._inflight: tuple[Pending, Future[pb.Analysis]] | None = None
         self._resume()
 
     @property
@@ -167,12 +175,15 @@ class Camera:
                 if self.settings.realtime:
                     time.sleep(max(0.0, start + paced - time.monotonic()))
                 self._capture(segment, segment.index + offset)
-                until = start + paced + 1 if self.settings.realtime else time.monotonic()
-                self._flush(until)
-            self._flush(time.monotonic() + self.settings.drain)
+                if self.settings.realtime:  # answers may come while the next second is captured
+                    self._flush(start + paced + 1, patient=False)
+                else:  # the next decision waits for this second's answer, as in run_policy
+                    self._flush(time.monotonic(), patient=True)
+            self._flush(time.monotonic() + self.settings.drain, patient=True)
             for pending in list(self.queue):
                 self._drop(pending, "unreachable")
         finally:
+            self._sender.shutdown(wait=False, cancel_futures=True)
             self._write()
         return self.record()
 
@@ -197,8 +208,9 @@ class Camera:
         pending.live = (segment, encoded)
         for older in self.queue:
             older.live = None  # the policy has moved on; their answers are only recorded
-        if len(self.queue) >= self.settings.queue_size:
-            self._drop(self.queue[0], "queue_full")
+        waiting = [p for p in self.queue if self._inflight is None or p is not self._inflight[0]]
+        if len(waiting) >= self.settings.queue_size:
+            self._drop(waiting[0], "queue_full")
         self.queue.append(pending)
         (self.queue_dir / f"{second:010d}.pb").write_bytes(message.SerializeToString())
 
@@ -229,23 +241,31 @@ class Camera:
             "reason": "",
         }
 
-    def _flush(self, until: float) -> None:
-        """Send queued segments, oldest first, backing off after failures, until the queue
-        is empty or ``until`` (monotonic) has passed."""
+    def _flush(self, until: float, patient: bool) -> None:
+        """Send queued segments, oldest first, one call in flight (on a worker thread, so a
+        slow server never holds up real-time capture), backing off after failures, until the
+        queue is empty or ``until`` (monotonic) has passed; ``patient`` waits for the answer
+        in flight beyond ``until`` (the call's deadline bounds it)."""
         while self.queue:
-            head = self.queue[0]
-            if time.time() - head.captured > self.settings.max_age:
-                self._drop(head, "too_old")
-                continue
-            now = time.monotonic()
-            if now < self.next_attempt:
-                if self.next_attempt > until:
-                    return
-                time.sleep(self.next_attempt - now)
-            head.row["send_time"] = time.time()
+            if self._inflight is None:
+                head = self.queue[0]
+                if time.time() - head.captured > self.settings.max_age:
+                    self._drop(head, "too_old")
+                    continue
+                now = time.monotonic()
+                if now < self.next_attempt:
+                    if self.next_attempt > until:
+                        return
+                    time.sleep(self.next_attempt - now)
+                head.row["send_time"] = time.time()
+                self._inflight = (head, self._sender.submit(self.transport.analyze, head.message))
+            head, call = self._inflight
             try:
-                reply = self.transport.analyze(head.message)
+                reply = call.result(None if patient else max(0.0, until - time.monotonic()))
+            except TimeoutError:
+                return
             except TransportError as exc:
+                self._inflight = None
                 if not exc.retryable:
                     self._drop(head, exc.code)
                     if exc.code in FATAL:
@@ -261,8 +281,10 @@ class Camera:
                 if time.monotonic() >= until:
                     return
                 continue
+            self._inflight = None
             self.failures = 0
-            self._deliver(self.queue.popleft(), reply)
+            self.queue.remove(head)
+            self._deliver(head, reply)
 
     def _deliver(self, pending: Pending, reply: pb.Analysis) -> None:
         row = pending.row
