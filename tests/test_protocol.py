@@ -63,3 +63,10 @@ def test_feedback_map_is_still_importable_from_gradients() -> None:
     from oneadapt.protocol.feedback import FeedbackMap
 
     assert Old is FeedbackMap
+
+
+def test_default_stream_id_carries_no_credentials() -> None:
+    from oneadapt.runtime.commands import stream_name
+
+    assert stream_name("rtsp://admin:hunter2@10.0.0.7:554/live") == "10.0.0.7:554/live"
+    assert stream_name("/videos/highway.avi") == "highway"

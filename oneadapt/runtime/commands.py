@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -46,6 +47,15 @@ def existing_file(path: Path | None, option: str) -> Path | None:
     if path is not None and not path.is_file():
         raise OneAdaptError(f"{option} {path} does not exist.", f"Pass a PEM file to {option}.")
     return path
+
+
+def stream_name(source: str) -> str:
+    """A default stream id that never carries credentials (``rtsp://user:pass@host/x`` gives
+    ``host/x``), since the server logs it."""
+    parts = urlsplit(source)
+    if not parts.hostname:
+        return Path(source).stem
+    return f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 @app.command()
@@ -140,7 +150,7 @@ def camera(
         video.height, analysis_fps, int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
     )
     chosen = GradientPolicy(PolicyContext(space), lam)
-    settings = CameraSettings(stream_id or video.name, realtime=realtime, queue_size=queue_size)
+    settings = CameraSettings(stream_id or stream_name(source), realtime, queue_size)
     metrics = CameraMetrics(settings.stream_id)
     if metrics_port is not None:
         metrics.serve(metrics_port)

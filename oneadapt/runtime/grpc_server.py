@@ -160,7 +160,7 @@ def run_server(analyzer: Analyzer, settings: ServerSettings) -> None:
     in-flight ones ``settings.grace`` seconds to finish."""
     metrics = ServerMetrics()
     if settings.metrics_port is not None:
-        metrics.serve(settings.metrics_port)
+        metrics.serve(settings.metrics_port, settings.address.rpartition(":")[0])
     server, checks, port = build_server(analyzer, settings, metrics)
     scheme = "tls" if settings.tls_cert else "plaintext"
     print(
