@@ -3,6 +3,7 @@ restarted, a camera killed and restarted, SIGTERM draining the server."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import pandas as pd
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from runtime_helpers import free_port
 
@@ -22,6 +24,7 @@ from oneadapt.knobs import ConfigSpace
 from oneadapt.media.scene import scene_from_spec
 from oneadapt.runtime.camera import Camera, CameraSettings
 from oneadapt.runtime.grpc_client import GrpcTransport
+from oneadapt.runtime.transport import TransportError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -121,3 +124,39 @@ def test_camera_killed_and_restarted_resumes_its_stream(tmp_path: Path, shared_d
     # One stream, resumed: every second reached the server, at most one twice (sent, but
     # acknowledged only after the kill), none of the seconds before the kill resent.
     assert sorted(set(seconds)) == list(range(7)) and len(seconds) <= 8
+
+
+def test_sigterm_drains_the_call_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oneadapt.knobs import Configuration
+    from oneadapt.media.codec import encode
+    from oneadapt.protocol.messages import segment_message
+
+    segment = next(scene_from_spec("scene:5:720", fps=10, seconds=1).segments(1))
+    encoded = encode(segment, Configuration(20, 720, 10))
+    size = (segment.width, segment.height)
+    message = segment_message("big", 0, encoded, size, segment.timestamps.tolist(), True)
+    port, log = free_port(), tmp_path / "server.log"
+    server = start_server(port, log)
+    transport = GrpcTransport(f"127.0.0.1:{port}", deadline=60)
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(transport.analyze, message)  # about a second of DNN work
+        time.sleep(0.3)
+        if call.done():
+            pytest.skip("the server answered within 0.3 s: nothing in flight to drain")
+        terminated = time.time()
+        server.terminate()
+        assert len(call.result(60).frames) == 10
+    assert server.wait(30) == 0
+    late = GrpcTransport(f"127.0.0.1:{port}", deadline=5)
+    try:
+        late.analyze(message)
+        raise AssertionError("a stopped server answered")
+    except TransportError as exc:
+        assert exc.code == "UNAVAILABLE" and exc.retryable
+    transport.close()
+    late.close()
+    lines = log.read_text().splitlines()
+    answered = json.loads(next(line for line in lines if '"stream": "big"' in line))
+    assert answered["status"] == "OK" and answered["time"] > terminated  # during the drain
