@@ -6,8 +6,9 @@ so against a server it makes the decisions ``oneadapt run`` makes. It imports no
 
 One call is in flight at a time, on a worker thread. Reading a file flat out, the camera
 waits for each second's answer before deciding the next, as ``run_policy`` does; in real
-time it captures on schedule, and an answer that comes after the next capture is recorded
-but not learnt from (the policy keeps its configuration).
+time it captures on schedule: a second captured while an answer is outstanding keeps the
+last configuration, and the answer is learnt from when it comes (answers for older queued
+seconds are only recorded, their raw frames are not kept).
 
 Faults: a segment the server did not take stays in a bounded on-disk queue (``DIR/queue``)
 and is retried with exponential backoff, oldest first, while capture goes on under the
@@ -21,6 +22,7 @@ sends what its queue holds and continues the stream after the last second record
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -137,6 +139,8 @@ class Camera:
         self.next_attempt = 0.0
         self._sender = ThreadPoolExecutor(1, thread_name_prefix="camera-send")
         self._inflight: tuple[Pending, Future[pb.Analysis]] | None = None
+        self.newest = -1
+        """The second captured last."""
         self._resume()
 
     @property
@@ -176,10 +180,10 @@ class Camera:
                     time.sleep(max(0.0, start + paced - time.monotonic()))
                 self._capture(segment, segment.index + offset)
                 if self.settings.realtime:  # answers may come while the next second is captured
-                    self._flush(start + paced + 1, patient=False)
+                    self._flush(start + paced + 1, wait=False, back_off=True)
                 else:  # the next decision waits for this second's answer, as in run_policy
-                    self._flush(time.monotonic(), patient=True)
-            self._flush(time.monotonic() + self.settings.drain, patient=True)
+                    self._flush(math.inf, wait=True, back_off=False)
+            self._flush(time.monotonic() + self.settings.drain, wait=True, back_off=True)
             for pending in list(self.queue):
                 self._drop(pending, "unreachable")
         finally:
@@ -206,8 +210,10 @@ class Camera:
         )
         pending = Pending(message, self._row(message, captured, encoded), captured)
         pending.live = (segment, encoded)
-        for older in self.queue:
-            older.live = None  # the policy has moved on; their answers are only recorded
+        self.newest = second
+        for older in self.queue:  # only the newest answer is learnt from: drop older raw data
+            if self._inflight is None or older is not self._inflight[0]:
+                older.live = None
         waiting = [p for p in self.queue if self._inflight is None or p is not self._inflight[0]]
         if len(waiting) >= self.settings.queue_size:
             self._drop(waiting[0], "queue_full")
@@ -241,11 +247,12 @@ class Camera:
             "reason": "",
         }
 
-    def _flush(self, until: float, patient: bool) -> None:
-        """Send queued segments, oldest first, one call in flight (on a worker thread, so a
-        slow server never holds up real-time capture), backing off after failures, until the
-        queue is empty or ``until`` (monotonic) has passed; ``patient`` waits for the answer
-        in flight beyond ``until`` (the call's deadline bounds it)."""
+    def _flush(self, until: float, wait: bool, back_off: bool) -> None:
+        """Send queued segments, oldest first, with one call in flight (on a worker thread,
+        so a slow server never holds up real-time capture), until the queue is empty or
+        ``until`` (monotonic) has passed. ``wait``: wait for the answer in flight past
+        ``until`` (its deadline bounds it); ``back_off``: sleep out a retry delay that ends
+        before ``until`` (else return when one is pending)."""
         while self.queue:
             if self._inflight is None:
                 head = self.queue[0]
@@ -253,15 +260,17 @@ class Camera:
                     self._drop(head, "too_old")
                     continue
                 now = time.monotonic()
+                if now >= until:
+                    return
                 if now < self.next_attempt:
-                    if self.next_attempt > until:
+                    if not back_off or self.next_attempt > until:
                         return
                     time.sleep(self.next_attempt - now)
                 head.row["send_time"] = time.time()
                 self._inflight = (head, self._sender.submit(self.transport.analyze, head.message))
             head, call = self._inflight
             try:
-                reply = call.result(None if patient else max(0.0, until - time.monotonic()))
+                reply = call.result(None if wait else max(0.0, until - time.monotonic()))
             except TimeoutError:
                 return
             except TransportError as exc:
@@ -291,7 +300,7 @@ class Camera:
         row["ack_time"] = time.time()
         if reply.feedback:
             self.grad_map = FeedbackMap.from_bytes(reply.feedback)
-        late = row["retries"] > 0 or pending.live is None
+        late = row["retries"] > 0 or row["second"] != self.newest
         if pending.live is not None:  # the current second: the policy learns from it
             segment, encoded = pending.live
             self.policy.charge(
