@@ -99,6 +99,12 @@ def main() -> None:
         f"round trip p50 {np.percentile(rtt, 50) * 1000:.0f} ms, "
         f"p99 {np.percentile(rtt, 99) * 1000:.0f} ms"
     )
+    lag = (delivered["ack_time"] - delivered["capture_time"]).to_numpy()
+    span = df.groupby("second")["capture_time"].mean()
+    print(
+        f"capture to answer p50 {np.percentile(lag, 50):.1f} s, p99 {np.percentile(lag, 99):.1f} s;"
+        f" {args.seconds} s of video captured over {span.iloc[-1] - span.iloc[0] + 1:.0f} s"
+    )
     print(
         f"server DNN seconds per second: {dnn_rate:.3f} since start, "
         f"{dnn_total / wall:.3f} over the cameras' run"
