@@ -7,7 +7,7 @@ endpoint) and each camera's CPU seconds per second of video (``wait4`` rusage, w
 includes rendering the procedural scene).
 
 Usage: ``python benchmarks/runtime_load.py OUT [--cameras 8] [--seconds 60] [--height 180]
-[--model builtin] [--realtime]``
+[--analysis-fps 10] [--model builtin] [--realtime]``
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--height", type=int, default=180)
     parser.add_argument("--model", default="builtin")
+    parser.add_argument("--analysis-fps", type=int, default=10)
     parser.add_argument("--realtime", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,8 @@ def main() -> None:
                 str(args.seconds),
                 "--stream-id",
                 f"cam{k}",
+                "--analysis-fps",
+                str(args.analysis_fps),
                 "--out",
                 str(args.out / f"cam{k}"),
                 *(["--realtime"] if args.realtime else []),
