@@ -92,7 +92,11 @@ def received_segment(message: pb.Segment) -> EncodedSegment:
     if len(decoded) != len(sent):
         raise InvalidMessage(f"H.264 holds {len(decoded)} frames, {len(sent)} were sent")
     return EncodedSegment(
-        configuration(c), message.h264, sent, decoded[frame_owner(sent, frames)], 0.0
+        config=configuration(c),
+        data=message.h264,
+        sent=sent,
+        decoded=decoded[frame_owner(sent, frames)],
+        encode_seconds=0.0,
     )
 
 
