@@ -73,7 +73,8 @@ class InferenceCache:
         self._db = self._guard(self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60)
+        # The server calls it from gRPC worker threads, one at a time (Analyzer's lock).
+        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oneadapt.adapt.gradients import FeedbackMap, accuracy_at_stake
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
 from oneadapt.media.sources import Segment
+from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
 
 BUDGET_RATE = 0.5
 """Dual step of the bandwidth-budget mode: log(lambda) moves by this times the relative

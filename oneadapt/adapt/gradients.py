@@ -24,21 +24,23 @@ infers it once, and compares the F1 change it measures with the change the map p
 for that known perturbation; the map is sent multiplied by the running ratio of the two
 (:class:`Calibration`). No constant is fitted to any clip: the scale follows the model and
 the content, at the cost of one extra inference per pass.
+
+The message itself lives in :mod:`oneadapt.protocol.feedback` (numpy only, for the camera
+side).
 """
 
 from __future__ import annotations
 
-import struct
 import time
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from oneadapt.errors import OneAdaptError, ProtocolError
+from oneadapt.errors import OneAdaptError
 from oneadapt.media.codec import EncodedSegment, requantize
 from oneadapt.models.base import Model, to_tensor
+from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake, block_mean
 from oneadapt.tasks.detection import Detections, DetectionTask
 
 CALIBRATION_QP_STEP = 8
@@ -49,9 +51,6 @@ single-frame measurements cannot swing the scale far."""
 CALIBRATION_DECAY = 0.9
 """Per pass, how much of the earlier measurements the running ratio keeps."""
 SCALE_RANGE = (0.1, 10.0)
-
-_MAGIC = b"OAG1"
-_HEADER = struct.Struct("<4sIHHHHHf")  # magic, second, block, frame h, w, blocks h, w, scale
 
 
 @dataclass(frozen=True)
@@ -93,26 +92,6 @@ class DNNGradSettings:
             raise OneAdaptError(f"EMA weight {self.ema} is outside [0, 1).", "Use 0 <= ema < 1.")
 
 
-def block_mean(x: np.ndarray, block: int) -> np.ndarray:
-    """Mean of ``x`` [..., H, W] over each ``block`` x ``block`` tile (edge tiles: over the
-    pixels they hold), giving [..., ceil(H / block), ceil(W / block)]."""
-    h, w = x.shape[-2:]
-    hb, wb = -(-h // block), -(-w // block)
-    pad = [(0, 0)] * (x.ndim - 2) + [(0, hb * block - h), (0, wb * block - w)]
-    sums = np.pad(x, pad).reshape(*x.shape[:-2], hb, block, wb, block).sum(axis=(-3, -1))
-    rows = np.minimum(block, h - np.arange(hb) * block)
-    cols = np.minimum(block, w - np.arange(wb) * block)
-    return sums / np.outer(rows, cols)
-
-
-def accuracy_at_stake(squared_error: np.ndarray, weights: np.ndarray, block: int) -> float:
-    """Estimated accuracy (F1) change of an input change with per-block mean squared error
-    ``squared_error`` under the DNNGrad map ``weights``: ``block * sqrt(sum w^2 e)``, the
-    first-order change of the proxy when pixel errors are independent of the gradient's signs
-    (the gradient taken as uniform within a block)."""
-    return float(block * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
-
-
 @dataclass
 class Calibration:
     """Running ratio of measured to predicted accuracy change on the stream's own frames."""
@@ -149,81 +128,6 @@ def box_smooth(blocks: np.ndarray, kernel: int) -> np.ndarray:
     smooth = total / count
     energy = float(np.sqrt((smooth * smooth).sum()))
     return smooth * (float(np.sqrt((blocks * blocks).sum())) / energy) if energy > 0 else smooth
-
-
-@dataclass(frozen=True)
-class FeedbackMap:
-    """The compact DNNGrad message: 8-bit levels per block plus one float scale."""
-
-    second: int
-    block: int
-    frame_height: int
-    frame_width: int
-    scale: float
-    """Gradient value of level 255."""
-    levels: np.ndarray
-    """uint8 [ceil(H / block), ceil(W / block)]."""
-
-    @classmethod
-    def quantize(
-        cls,
-        second: int,
-        block: int,
-        frame_size: tuple[int, int],
-        values: np.ndarray,
-        max_bytes: int | None = None,
-    ) -> FeedbackMap:
-        """8-bit levels of ``values`` (0 = 0, 255 = max). If the message would exceed
-        ``max_bytes``, levels are rounded to multiples of 2, 4, ... (fewer distinct levels
-        compress better) until it fits or only 2 levels remain."""
-        peak = float(values.max(initial=0.0))
-        scale = peak if peak > 0 and np.isfinite(peak) else 0.0
-        exact = np.zeros(values.shape)
-        if scale > 0:
-            exact = np.clip(values / scale * 255.0, 0, 255)
-        step = 1
-        while True:
-            levels = np.clip(np.rint(exact / step) * step, 0, 255).astype(np.uint8)
-            message = cls(second, block, frame_size[0], frame_size[1], scale, levels)
-            if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
-                return message
-            step *= 2
-
-    def weights(self) -> np.ndarray:
-        """Dequantized per-block gradient magnitudes, float32."""
-        return self.levels.astype(np.float32) * np.float32(self.scale / 255.0)
-
-    def to_bytes(self) -> bytes:
-        hb, wb = self.levels.shape
-        header = _HEADER.pack(
-            _MAGIC, self.second, self.block, self.frame_height, self.frame_width, hb, wb, self.scale
-        )
-        return header + zlib.compress(np.ascontiguousarray(self.levels).tobytes(), 9)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> FeedbackMap:
-        try:
-            magic, second, block, fh, fw, hb, wb, scale = _HEADER.unpack_from(data)
-            raw = zlib.decompress(data[_HEADER.size :])
-        except (struct.error, zlib.error) as exc:
-            raise ProtocolError(
-                f"corrupt DNNGrad feedback message ({exc}).", "Check the transport."
-            ) from None
-        if magic != _MAGIC or len(raw) != hb * wb:
-            raise ProtocolError("not a DNNGrad feedback message (v1).", "Check the transport.")
-        if (
-            block < 1
-            or (hb, wb) != (-(-fh // block), -(-fw // block))
-            or not 0 <= scale < float("inf")
-        ):
-            raise ProtocolError("inconsistent DNNGrad feedback message.", "Check the sender.")
-        levels = np.frombuffer(raw, np.uint8).reshape(hb, wb).copy()
-        return cls(second, block, fh, fw, scale, levels)
-
-    @property
-    def nbytes(self) -> int:
-        """Size on the wire."""
-        return len(self.to_bytes())
 
 
 @dataclass

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
-from oneadapt.adapt.gradients import FeedbackMap
-from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.media.sources import Segment
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.protocol.feedback import FeedbackMap
+
+if TYPE_CHECKING:  # server-side types: the camera's policies must not import torch
+    from oneadapt.inference_cache import Detector
+    from oneadapt.tasks.detection import DetectionTask
 
 
 @dataclass

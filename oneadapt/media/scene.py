@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from oneadapt.errors import ConfigurationError
+from oneadapt.knobs import even
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections
 
@@ -530,10 +531,21 @@ class SceneSource(Source):
 
 
 def scene_from_spec(spec: str, fps: int = 10, seconds: int = 60) -> SceneSource:
-    """``"scene"`` or ``"scene:SEED"`` -> a 1280x720 :class:`SceneSource`."""
-    name, _, seed = spec.partition(":")
-    if name != "scene" or (seed and not re.fullmatch(r"-?[0-9]+", seed)):
+    """``"scene"``, ``"scene:SEED"`` or ``"scene:SEED:HEIGHT"`` -> a 16:9
+    :class:`SceneSource`, 1280x720 unless HEIGHT says otherwise (small sizes keep load tests
+    of many cameras affordable)."""
+    name, _, rest = spec.partition(":")
+    seed, _, height = rest.partition(":")
+    if (
+        name != "scene"
+        or (seed and not re.fullmatch(r"-?[0-9]+", seed))
+        or (height and not re.fullmatch(r"[0-9]+", height))
+    ):
         raise ConfigurationError(
-            f"{spec!r} is not a scene spec.", "Write 'scene' or 'scene:SEED' (SEED an integer)."
+            f"{spec!r} is not a scene spec.",
+            "Write 'scene', 'scene:SEED' or 'scene:SEED:HEIGHT' (integers, e.g. scene:3:180).",
         )
-    return SceneSource(seed=int(seed) if seed else 0, seconds=seconds, fps=fps)
+    h = int(height) if height else 720
+    return SceneSource(
+        seed=int(seed) if seed else 0, seconds=seconds, width=even(h * 16 / 9), height=h, fps=fps
+    )

@@ -134,11 +134,15 @@ class VideoSource(Source):
                 raise MediaError(
                     f"video file {path} is empty (0 bytes).", "Pass a real video file."
                 )
-        with self._open() as container:
-            context = container.streams.video[0].codec_context
-            self.width, self.height = int(context.width), int(context.height)
-            if container.duration and not self.is_stream:
-                self.stated_seconds = container.duration / av.time_base
+        container = self._open()
+        context = container.streams.video[0].codec_context
+        self.width, self.height = int(context.width), int(context.height)
+        if container.duration and not self.is_stream:
+            self.stated_seconds = container.duration / av.time_base
+        # A live server may serve one connection only (ffmpeg -listen 1): keep it for reading.
+        self._live: av.container.InputContainer | None = container if self.is_stream else None
+        if self._live is None:
+            container.close()
         if self.width <= 0 or self.height <= 0:
             raise MediaError(
                 f"{self.location} has no decodable video size.",
@@ -172,7 +176,8 @@ class VideoSource(Source):
 
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
         """Decoded (presentation time, RGB frame) pairs, times relative to the first frame."""
-        with self._open() as container:
+        container, self._live = self._live or self._open(), None
+        with container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or 25)

@@ -1,0 +1,105 @@
+"""Building and checking the protobuf messages of ``oneadapt.proto``.
+
+Both ends use these helpers, so what the server decodes is exactly what the camera's
+encoder produced: the same bytes, the same frame indices, scaled to the same size. A
+message that cannot be such a segment raises :class:`InvalidMessage` (the server answers
+INVALID_ARGUMENT) before any DNN work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import av
+import numpy as np
+
+from oneadapt.knobs import Configuration
+from oneadapt.media.codec import EncodedSegment, decode, frame_owner
+from oneadapt.protocol import oneadapt_pb2 as pb
+
+MAX_FRAMES = 240
+"""Frames per 1-second segment a server accepts (analysis runs at up to 60 fps)."""
+MAX_SIDE = 4096
+
+
+class InvalidMessage(ValueError):
+    """A message that is not a valid segment; the text says what is wrong."""
+
+
+def config_message(config: Configuration) -> pb.Configuration:
+    return pb.Configuration(
+        qp=config.qp, height=config.height, fps=config.fps, preset=config.preset
+    )
+
+
+def configuration(message: pb.Configuration) -> Configuration:
+    return Configuration(message.qp, message.height, message.fps, message.preset or "veryfast")
+
+
+def segment_message(
+    stream_id: str,
+    second: int,
+    encoded: EncodedSegment,
+    size: tuple[int, int],
+    capture_times: Sequence[float],
+    want_feedback: bool,
+) -> pb.Segment:
+    """The camera's message for one encoded second; ``size`` is the raw (width, height)."""
+    return pb.Segment(
+        stream_id=stream_id,
+        second=second,
+        config=config_message(encoded.config),
+        h264=encoded.data,
+        capture_times=list(capture_times),
+        width=size[0],
+        height=size[1],
+        sent=[int(i) for i in encoded.sent],
+        want_feedback=want_feedback,
+    )
+
+
+def parse_segment(data: bytes) -> pb.Segment:
+    """A Segment from wire bytes; :class:`InvalidMessage` if they are not one."""
+    try:
+        return pb.Segment.FromString(data)
+    except Exception as exc:  # protobuf raises DecodeError or, in some builds, others
+        raise InvalidMessage(f"not a Segment message ({exc})") from None
+
+
+def received_segment(message: pb.Segment) -> EncodedSegment:
+    """Check ``message`` and decode its H.264 as the camera did (unsent frames repeat the
+    last sent one)."""
+    frames = len(message.capture_times)
+    sent = np.asarray(message.sent, dtype=np.int64)
+    c = message.config
+    problems = [
+        (not message.stream_id or len(message.stream_id) > 128, "stream_id must be 1-128 chars"),
+        (not 1 <= frames <= MAX_FRAMES, f"{frames} capture times (1..{MAX_FRAMES} allowed)"),
+        (not (2 <= message.width <= MAX_SIDE and 2 <= message.height <= MAX_SIDE), "bad size"),
+        (not (0 <= c.qp <= 51 and 2 <= c.height <= MAX_SIDE and c.fps >= 1), "bad config"),
+        (len(sent) == 0 or len(sent) > frames, "sent must list 1..frames indices"),
+        (not message.h264, "empty H.264 payload"),
+    ]
+    for bad, text in problems:
+        if bad:
+            raise InvalidMessage(text)
+    if sent[0] < 0 or sent[-1] >= frames or np.any(np.diff(sent) <= 0):
+        raise InvalidMessage("sent indices must increase within the segment")
+    try:
+        decoded = decode(message.h264, message.width, message.height)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise InvalidMessage(f"undecodable H.264 ({exc})") from None
+    if len(decoded) != len(sent):
+        raise InvalidMessage(f"H.264 holds {len(decoded)} frames, {len(sent)} were sent")
+    return EncodedSegment(
+        config=configuration(c),
+        data=message.h264,
+        sent=sent,
+        decoded=decoded[frame_owner(sent, frames)],
+        encode_seconds=0.0,
+    )
+
+
+def detection_rows(analysis: pb.Analysis) -> list[np.ndarray]:
+    """Per frame, the server's detections as float32 rows (x1, y1, x2, y2, score, class)."""
+    return [np.asarray(f.rows, np.float32).reshape(-1, 6) for f in analysis.frames]

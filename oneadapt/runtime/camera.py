@@ -1,0 +1,353 @@
+"""The deployed camera: every second, the policy decides, the encoder encodes, the segment
+goes to the server, and the server's answer (detections, DNNGrad) goes back to the policy.
+
+It drives the same :class:`Policy` and :func:`encode` as ``run_policy`` in the same order,
+so against a server it makes the decisions ``oneadapt run`` makes. It imports no torch.
+
+One call is in flight at a time, on a worker thread. Reading a file flat out, the camera
+waits for each second's answer before deciding the next, as ``run_policy`` does; in real
+time it captures on schedule: a second captured while an answer is outstanding keeps the
+last configuration, and the answer is learnt from when it comes (answers for older queued
+seconds are only recorded, their raw frames are not kept).
+
+Faults: a segment the server did not take stays in a bounded on-disk queue (``DIR/queue``)
+and is retried with exponential backoff, oldest first, while capture goes on under the
+last configuration (the policy learns only from the second it just sent). Every captured
+second ends in ``DIR/camera.parquet`` as delivered (``late`` when it needed retries or
+waited behind others) or dropped with the reason: ``queue_full`` (the oldest goes),
+``too_old``, ``unreachable`` (still queued when the camera stopped), or the server's
+status (e.g. ``INVALID_ARGUMENT``). A camera restarted on the same ``DIR`` resumes: it
+sends what its queue holds and continues the stream after the last second recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from oneadapt.adapt.policy import Feedback, Overhead, Policy
+from oneadapt.errors import OneAdaptError
+from oneadapt.knobs import ConfigSpace
+from oneadapt.media.codec import EncodedSegment, encode
+from oneadapt.media.sources import Segment, Source
+from oneadapt.protocol import oneadapt_pb2 as pb
+from oneadapt.protocol.feedback import FeedbackMap
+from oneadapt.protocol.messages import configuration, detection_rows, segment_message
+from oneadapt.runtime.transport import Transport, TransportError
+from oneadapt.storage import atomic_path
+
+COLUMNS = (
+    "second",
+    "qp",
+    "height",
+    "fps",
+    "bytes",
+    "kbps",
+    "frames_inferred",
+    "dnn_seconds",
+    "encode_seconds",
+    "backward_passes",
+    "backward_seconds",
+    "camera_encodes",
+    "camera_seconds",
+    "feedback_bytes",
+    "detections",
+    "capture_time",
+    "send_time",
+    "ack_time",
+    "retries",
+    "outcome",
+    "reason",
+)
+"""``oneadapt run``'s columns that a camera can know (not accuracy: it has no reference),
+the number of detections, and delivery: wall-clock capture, last send and ack times, retries,
+outcome (``delivered``, ``late`` or ``dropped``) and the drop reason."""
+
+FATAL = {"UNAUTHENTICATED", "PERMISSION_DENIED", "UNIMPLEMENTED"}
+"""Statuses that will not change however long the camera keeps going."""
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    stream_id: str
+    realtime: bool = False
+    """Capture at the source's own pace (one second per second) rather than flat out."""
+    queue_size: int = 30
+    """Unsent segments kept on disk; beyond it the oldest is dropped."""
+    max_age: float = 120.0
+    """Seconds after capture a segment is still worth delivering."""
+    backoff: float = 0.25
+    """First retry delay; it doubles on every consecutive failure up to ``max_backoff``."""
+    max_backoff: float = 4.0
+    drain: float = 30.0
+    """After the last capture, how long to keep trying to deliver the queue."""
+
+    def __post_init__(self) -> None:
+        if not self.stream_id or self.queue_size < 1 or self.max_age <= 0 or self.backoff <= 0:
+            raise OneAdaptError(
+                f"invalid camera settings {self}.",
+                "Use a stream id, a queue of at least 1 and positive ages and backoff.",
+            )
+
+
+class CameraMetrics(Protocol):
+    """What the camera reports per second (``oneadapt.runtime.metrics`` implements it)."""
+
+    def second(self, row: dict[str, Any], queue_depth: int) -> None: ...
+
+
+@dataclass
+class Pending:
+    """A captured second not yet resolved; ``row`` becomes its line of the record."""
+
+    message: pb.Segment
+    row: dict[str, Any]
+    captured: float
+    live: tuple[Segment, EncodedSegment] | None = field(default=None, repr=False)
+    """The raw and encoded segment while it is the current second (the policy needs them)."""
+
+
+class Camera:
+    def __init__(
+        self,
+        source: Source,
+        policy: Policy,
+        space: ConfigSpace,
+        transport: Transport,
+        out_dir: Path,
+        settings: CameraSettings,
+        metrics: CameraMetrics | None = None,
+    ) -> None:
+        self.source, self.policy, self.space = source, policy, space
+        self.transport, self.settings, self.metrics = transport, settings, metrics
+        self.out_dir = Path(out_dir)
+        self.queue_dir = self.out_dir / "queue"
+        self.queue_dir.mkdir(parents=True, exist_ok=True)
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.boxes: list[tuple] = []
+        """Rows of ``DIR/detections.parquet``: second, frame, x1, y1, x2, y2, score, class."""
+        self.queue: deque[Pending] = deque()
+        self.grad_map: FeedbackMap | None = None
+        self.failures = 0
+        self.next_attempt = 0.0
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="camera-send")
+        self._inflight: tuple[Pending, Future[pb.Analysis]] | None = None
+        self.newest = -1
+        """The second captured last."""
+        self._resume()
+
+    @property
+    def record_path(self) -> Path:
+        return self.out_dir / "camera.parquet"
+
+    @property
+    def boxes_path(self) -> Path:
+        return self.out_dir / "detections.parquet"
+
+    def _resume(self) -> None:
+        """Reload the record and the queue a previous run on this directory left."""
+        if self.record_path.exists():
+            for row in pd.read_parquet(self.record_path).to_dict("records"):
+                self.rows[int(row["second"])] = row
+        if self.boxes_path.exists():
+            self.boxes = list(pd.read_parquet(self.boxes_path).itertuples(index=False))
+        for path in sorted(self.queue_dir.glob("*.pb")):
+            message = pb.Segment.FromString(path.read_bytes())
+            captured = message.capture_times[-1] if message.capture_times else time.time()
+            row = self.rows.get(message.second) or self._row(message, captured, None)
+            self.queue.append(Pending(message, row, row["capture_time"]))
+
+    def run(self, seconds: int | None = None) -> pd.DataFrame:
+        """Capture, send and adapt until the source ends (or ``seconds``), then deliver what
+        is queued for at most ``settings.drain`` seconds; returns the record."""
+        done = max([*self.rows, *(p.message.second for p in self.queue)], default=-1) + 1
+        offset = done if getattr(self.source, "is_stream", False) else 0
+        start = time.monotonic()
+        paced = 0
+        try:
+            for segment in self.source.segments(seconds):
+                if segment.index + offset < done:
+                    continue  # a restarted camera on a replayable source resumes after them
+                paced += 1
+                if self.settings.realtime:
+                    time.sleep(max(0.0, start + paced - time.monotonic()))
+                self._capture(segment, segment.index + offset)
+                if self.settings.realtime:  # answers may come while the next second is captured
+                    self._flush(start + paced + 1, wait=False, back_off=True)
+                else:  # the next decision waits for this second's answer, as in run_policy
+                    self._flush(math.inf, wait=True, back_off=False)
+            self._flush(time.monotonic() + self.settings.drain, wait=True, back_off=True)
+            for pending in list(self.queue):
+                self._drop(pending, "unreachable")
+        finally:
+            self._sender.shutdown(wait=False, cancel_futures=True)
+            self._write()
+        return self.record()
+
+    def record(self) -> pd.DataFrame:
+        rows = [self.rows[s] for s in sorted(self.rows)]
+        return pd.DataFrame(rows, columns=list(COLUMNS))
+
+    def _capture(self, segment: Segment, second: int) -> None:
+        captured = time.time()
+        config = self.space.validate(self.policy.decide(second, segment))
+        encoded = encode(segment, config)
+        times = captured - (segment.timestamps[-1] - segment.timestamps) - 1.0 / segment.fps
+        message = segment_message(
+            self.settings.stream_id,
+            second,
+            encoded,
+            (segment.width, segment.height),
+            times.tolist(),
+            self.policy.wants_dnn_grad,
+        )
+        pending = Pending(message, self._row(message, captured, encoded), captured)
+        pending.live = (segment, encoded)
+        self.newest = second
+        for older in self.queue:  # only the newest answer is learnt from: drop older raw data
+            if self._inflight is None or older is not self._inflight[0]:
+                older.live = None
+        waiting = [p for p in self.queue if self._inflight is None or p is not self._inflight[0]]
+        if len(waiting) >= self.settings.queue_size:
+            self._drop(waiting[0], "queue_full")
+        self.queue.append(pending)
+        (self.queue_dir / f"{second:010d}.pb").write_bytes(message.SerializeToString())
+
+    @staticmethod
+    def _row(message: pb.Segment, captured: float, encoded: EncodedSegment | None) -> dict:
+        config = configuration(message.config)
+        return {
+            "second": int(message.second),
+            "qp": config.qp,
+            "height": config.height,
+            "fps": config.fps,
+            "bytes": len(message.h264),
+            "kbps": len(message.h264) * 8 / 1000,
+            "frames_inferred": 0,
+            "dnn_seconds": 0.0,
+            "encode_seconds": encoded.encode_seconds if encoded else 0.0,
+            "backward_passes": 0,
+            "backward_seconds": 0.0,
+            "camera_encodes": 0,
+            "camera_seconds": 0.0,
+            "feedback_bytes": 0,
+            "detections": 0,
+            "capture_time": captured,
+            "send_time": float("nan"),
+            "ack_time": float("nan"),
+            "retries": 0,
+            "outcome": "pending",
+            "reason": "",
+        }
+
+    def _flush(self, until: float, wait: bool, back_off: bool) -> None:
+        """Send queued segments, oldest first, with one call in flight (on a worker thread,
+        so a slow server never holds up real-time capture), until the queue is empty or
+        ``until`` (monotonic) has passed. ``wait``: wait for the answer in flight past
+        ``until`` (its deadline bounds it); ``back_off``: sleep out a retry delay that ends
+        before ``until`` (else return when one is pending)."""
+        while self.queue:
+            if self._inflight is None:
+                head = self.queue[0]
+                if time.time() - head.captured > self.settings.max_age:
+                    self._drop(head, "too_old")
+                    continue
+                now = time.monotonic()
+                if now >= until:
+                    return
+                if now < self.next_attempt:
+                    if not back_off or self.next_attempt > until:
+                        return
+                    time.sleep(self.next_attempt - now)
+                head.row["send_time"] = time.time()
+                self._inflight = (head, self._sender.submit(self.transport.analyze, head.message))
+            head, call = self._inflight
+            try:
+                reply = call.result(None if wait else max(0.0, until - time.monotonic()))
+            except TimeoutError:
+                return
+            except TransportError as exc:
+                self._inflight = None
+                if not exc.retryable:
+                    self._drop(head, exc.code)
+                    if exc.code in FATAL:
+                        raise OneAdaptError(
+                            f"the server refused the camera ({exc.code}).",
+                            "Pass the server's --token (and --tls-ca when it uses TLS).",
+                        ) from None
+                    continue
+                head.row["retries"] += 1
+                delay = self.settings.backoff * 2.0**self.failures
+                self.next_attempt = time.monotonic() + min(delay, self.settings.max_backoff)
+                self.failures += 1
+                if time.monotonic() >= until:
+                    return
+                continue
+            self._inflight = None
+            self.failures = 0
+            self.queue.remove(head)
+            self._deliver(head, reply)
+
+    def _deliver(self, pending: Pending, reply: pb.Analysis) -> None:
+        row = pending.row
+        row["ack_time"] = time.time()
+        if reply.feedback:
+            self.grad_map = FeedbackMap.from_bytes(reply.feedback)
+        late = row["retries"] > 0 or row["second"] != self.newest
+        if pending.live is not None:  # the current second: the policy learns from it
+            segment, encoded = pending.live
+            self.policy.charge(
+                Overhead(
+                    backward_passes=reply.backward_passes,
+                    backward_seconds=reply.backward_seconds,
+                )
+            )
+            if self.grad_map is not None or not self.policy.wants_dnn_grad:
+                config = configuration(pending.message.config)
+                self.policy.observe(
+                    Feedback(row["second"], config, segment, encoded, self.grad_map)
+                )
+            spent = self.policy.take_overhead()
+            row.update(camera_encodes=spent.camera_encodes, camera_seconds=spent.camera_seconds)
+        detections = detection_rows(reply)
+        row.update(
+            frames_inferred=reply.frames_inferred,
+            dnn_seconds=reply.dnn_seconds,
+            backward_passes=reply.backward_passes,
+            backward_seconds=reply.backward_seconds,
+            feedback_bytes=len(reply.feedback),
+            detections=sum(len(d) for d in detections),
+            outcome="late" if late else "delivered",
+        )
+        for f, boxes in enumerate(detections):
+            self.boxes.extend((row["second"], f, *r) for r in boxes.tolist())
+        self._resolve(pending)
+
+    def _drop(self, pending: Pending, reason: str) -> None:
+        self.queue.remove(pending)
+        pending.row.update(outcome="dropped", reason=reason)
+        self._resolve(pending)
+
+    def _resolve(self, pending: Pending) -> None:
+        pending.live = None
+        second = int(pending.message.second)
+        self.rows[second] = pending.row
+        (self.queue_dir / f"{second:010d}.pb").unlink(missing_ok=True)
+        if self.metrics is not None:
+            self.metrics.second(pending.row, len(self.queue))
+        self._write()
+
+    def _write(self) -> None:
+        """The record so far (atomically, so a killed camera leaves a readable one)."""
+        with atomic_path(self.record_path) as tmp:
+            self.record().to_parquet(tmp, index=False)
+        columns = ["second", "frame", "x1", "y1", "x2", "y2", "score", "class"]
+        with atomic_path(self.boxes_path) as tmp:
+            pd.DataFrame(self.boxes, columns=columns).to_parquet(tmp, index=False)

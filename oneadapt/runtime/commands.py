@@ -1,0 +1,168 @@
+"""``oneadapt serve`` and ``oneadapt camera``: the two deployed programs.
+
+They register themselves on the main app (``oneadapt.cli`` imports this module last). The
+camera command imports no torch unless its source is the procedural scene.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from oneadapt.cli import (
+    DEFAULT_CLASS_LIST,
+    AnalysisFpsOpt,
+    ClassesOpt,
+    DnnGradEveryOpt,
+    FpsOpt,
+    ModelOpt,
+    OutOpt,
+    QpOpt,
+    ResOpt,
+    SecondsOpt,
+    app,
+    console,
+    grad_settings,
+    int_list,
+)
+from oneadapt.errors import OneAdaptError
+
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ONEADAPT_TOKEN",
+        help="Bearer token (or $ONEADAPT_TOKEN, which keeps it out of the process list).",
+    ),
+]
+MetricsPortOpt = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="Serve Prometheus metrics on this port (127.0.0.1)."),
+]
+
+
+def existing_file(path: Path | None, option: str) -> Path | None:
+    if path is not None and not path.is_file():
+        raise OneAdaptError(f"{option} {path} does not exist.", f"Pass a PEM file to {option}.")
+    return path
+
+
+def stream_name(source: str) -> str:
+    """A default stream id that never carries credentials (``rtsp://user:pass@host/x`` gives
+    ``host/x``), since the server logs it."""
+    parts = urlsplit(source)
+    if not parts.hostname:
+        return Path(source).stem
+    return f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+@app.command()
+def serve(
+    model: ModelOpt,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="gRPC port (0: any).")] = 50051,
+    token: TokenOpt = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate (enables TLS).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    metrics_port: MetricsPortOpt = None,
+    dnngrad_every: DnnGradEveryOpt = None,
+    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+) -> None:
+    """The server: receive segments from cameras over gRPC, detect, return DNNGrad.
+
+    Keeps DNNGrad state per stream id, so several cameras share one server; writes one JSON
+    line per segment on stderr; on SIGTERM stops taking calls and drains in-flight ones.
+    """
+    if (tls_cert is None) != (tls_key is None):
+        raise OneAdaptError("TLS needs both --tls-cert and --tls-key.", "Pass both, or neither.")
+    existing_file(tls_cert, "--tls-cert")
+    existing_file(tls_key, "--tls-key")
+    from oneadapt.inference_cache import Detector, InferenceCache
+    from oneadapt.models.registry import load_model
+    from oneadapt.runtime.analyzer import Analyzer
+    from oneadapt.runtime.grpc_server import ServerSettings, run_server
+    from oneadapt.tasks.detection import DetectionTask
+
+    detector_model = load_model(model)
+    task = DetectionTask.for_model(detector_model.class_names, classes.split(","))
+    analyzer = Analyzer(
+        Detector(detector_model, InferenceCache()), task, grad_settings(dnngrad_every)
+    )
+    settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
+    run_server(analyzer, settings)
+
+
+@app.command()
+def camera(
+    source: Annotated[
+        str,
+        typer.Argument(help="Video file, stream URL (rtsp://, http://) or scene:SEED[:HEIGHT]."),
+    ],
+    server: Annotated[str, typer.Option(help="The server's HOST:PORT.")],
+    out: OutOpt,
+    policy: Annotated[
+        str, typer.Option(help="Only 'oneadapt' (the gradient policy).")
+    ] = "oneadapt",
+    lam: Annotated[
+        float, typer.Option("--lambda", min=0.0, help="Resource weight against accuracy.")
+    ] = 0.3,
+    seconds: SecondsOpt = None,
+    realtime: Annotated[
+        bool, typer.Option(help="Capture at the source's own pace (files play as fast as read).")
+    ] = False,
+    token: TokenOpt = None,
+    tls_ca: Annotated[Path | None, typer.Option(help="PEM CA certificate (enables TLS).")] = None,
+    stream_id: Annotated[
+        str | None, typer.Option(help="Stream id on the server (default: the source's name).")
+    ] = None,
+    queue_size: Annotated[int, typer.Option(min=1, help="Unsent segments kept on disk.")] = 30,
+    deadline: Annotated[float, typer.Option(min=0.1, help="Seconds allowed per call.")] = 30.0,
+    metrics_port: MetricsPortOpt = None,
+    qp: QpOpt = None,
+    res: ResOpt = None,
+    fps: FpsOpt = None,
+    analysis_fps: AnalysisFpsOpt = 10,
+) -> None:
+    """The camera: encode a source under the policy, send it to 'oneadapt serve', adapt.
+
+    Writes DIR/camera.parquet (one row per second, with its delivery outcome) and
+    DIR/detections.parquet (the server's detections); unsent seconds wait in DIR/queue.
+    """
+    if policy != "oneadapt":
+        raise OneAdaptError(
+            f"the camera cannot run policy {policy!r}.",
+            "Use --policy oneadapt (profiling baselines need the server's DNN on the camera).",
+        )
+    existing_file(tls_ca, "--tls-ca")
+    from oneadapt.adapt.gradient_policy import GradientPolicy
+    from oneadapt.adapt.policy import PolicyContext
+    from oneadapt.knobs import ConfigSpace
+    from oneadapt.media.sources import open_source
+    from oneadapt.runtime.camera import Camera, CameraSettings
+    from oneadapt.runtime.grpc_client import GrpcTransport
+    from oneadapt.runtime.metrics import CameraMetrics
+    from oneadapt.storage import prepare_output_dir
+
+    video = open_source(source, fps=analysis_fps, scene_seconds=seconds or 60)
+    space = ConfigSpace.default(
+        video.height, analysis_fps, int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
+    )
+    chosen = GradientPolicy(PolicyContext(space), lam)
+    settings = CameraSettings(stream_id or stream_name(source), realtime, queue_size)
+    metrics = CameraMetrics(settings.stream_id)
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+    transport = GrpcTransport(server, token, tls_ca, deadline)
+    try:
+        cam = Camera(video, chosen, space, transport, prepare_output_dir(out), settings, metrics)
+        df = cam.run(seconds)
+    finally:
+        transport.close()
+    counts = df["outcome"].value_counts().to_dict()
+    console.print(
+        f"{len(df)} s: {counts.get('delivered', 0)} delivered, {counts.get('late', 0)} late, "
+        f"{counts.get('dropped', 0)} dropped; {df['kbps'].mean():.1f} kbit/s"
+    )
+    console.print(f"results in {out}")
