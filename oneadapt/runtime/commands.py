@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import typer
 
 from oneadapt.cli import (
-    DEFAULT_CLASS_LIST,
     AnalysisFpsOpt,
     ClassesOpt,
     DnnGradEveryOpt,
@@ -26,9 +25,9 @@ from oneadapt.cli import (
     app,
     console,
     grad_settings,
-    int_list,
 )
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ConfigurationError
+from oneadapt.inputs import check_budget, check_lambda, parse_classes, parse_ints
 
 TokenOpt = Annotated[
     str | None,
@@ -45,7 +44,9 @@ MetricsPortOpt = Annotated[
 
 def existing_file(path: Path | None, option: str) -> Path | None:
     if path is not None and not path.is_file():
-        raise OneAdaptError(f"{option} {path} does not exist.", f"Pass a PEM file to {option}.")
+        raise ConfigurationError(
+            f"{option} {path} does not exist.", f"Pass a PEM file to {option}."
+        )
     return path
 
 
@@ -68,7 +69,7 @@ def serve(
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
     metrics_port: MetricsPortOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
-    classes: ClassesOpt = DEFAULT_CLASS_LIST,
+    classes: ClassesOpt = None,
 ) -> None:
     """The server: receive segments from cameras over gRPC, detect, return DNNGrad.
 
@@ -76,7 +77,9 @@ def serve(
     line per segment on stderr; on SIGTERM stops taking calls and drains in-flight ones.
     """
     if (tls_cert is None) != (tls_key is None):
-        raise OneAdaptError("TLS needs both --tls-cert and --tls-key.", "Pass both, or neither.")
+        raise ConfigurationError(
+            "TLS needs both --tls-cert and --tls-key.", "Pass both, or neither."
+        )
     existing_file(tls_cert, "--tls-cert")
     existing_file(tls_key, "--tls-key")
     from oneadapt.inference_cache import Detector, InferenceCache
@@ -86,7 +89,9 @@ def serve(
     from oneadapt.tasks.detection import DetectionTask
 
     detector_model = load_model(model)
-    task = DetectionTask.for_model(detector_model.class_names, classes.split(","))
+    task = DetectionTask.for_model(
+        detector_model.class_names, parse_classes(classes, detector_model.class_names)
+    )
     analyzer = Analyzer(
         Detector(detector_model, InferenceCache()), task, grad_settings(dnngrad_every)
     )
@@ -105,9 +110,11 @@ def camera(
     policy: Annotated[
         str, typer.Option(help="Only 'oneadapt' (the gradient policy).")
     ] = "oneadapt",
-    lam: Annotated[
-        float, typer.Option("--lambda", min=0.0, help="Resource weight against accuracy.")
-    ] = 0.3,
+    lam: Annotated[float, typer.Option("--lambda", help="Resource weight against accuracy.")] = 0.3,
+    max_kbps: Annotated[
+        float | None,
+        typer.Option(help="Bandwidth budget: lambda (from --lambda) adapts to keep within it."),
+    ] = None,
     seconds: SecondsOpt = None,
     realtime: Annotated[
         bool, typer.Option(help="Capture at the source's own pace (files play as fast as read).")
@@ -131,11 +138,17 @@ def camera(
     DIR/detections.parquet (the server's detections); unsent seconds wait in DIR/queue.
     """
     if policy != "oneadapt":
-        raise OneAdaptError(
+        raise ConfigurationError(
             f"the camera cannot run policy {policy!r}.",
             "Use --policy oneadapt (profiling baselines need the server's DNN on the camera).",
         )
     existing_file(tls_ca, "--tls-ca")
+    lam = check_lambda(lam)
+    if max_kbps is not None:
+        max_kbps = check_budget(max_kbps, "--max-kbps")
+    grid = [
+        parse_ints(text, f"--{name}") for text, name in ((qp, "qp"), (res, "res"), (fps, "fps"))
+    ]
     from oneadapt.adapt.gradient_policy import GradientPolicy
     from oneadapt.adapt.policy import PolicyContext
     from oneadapt.knobs import ConfigSpace
@@ -146,10 +159,8 @@ def camera(
     from oneadapt.storage import prepare_output_dir
 
     video = open_source(source, fps=analysis_fps, scene_seconds=seconds or 60)
-    space = ConfigSpace.default(
-        video.height, analysis_fps, int_list(qp, "qp"), int_list(res, "res"), int_list(fps, "fps")
-    )
-    chosen = GradientPolicy(PolicyContext(space), lam)
+    space = ConfigSpace.default(video.height, analysis_fps, *grid)
+    chosen = GradientPolicy(PolicyContext(space), lam, max_kbps=max_kbps)
     settings = CameraSettings(stream_id or stream_name(source), realtime, queue_size)
     metrics = CameraMetrics(settings.stream_id)
     if metrics_port is not None:
