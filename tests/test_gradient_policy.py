@@ -50,10 +50,10 @@ def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
 
 
 def test_a_bandwidth_budget_raises_lambda_until_the_stream_fits(yolox_highway) -> None:
-    df, policy, _ = _run(yolox_highway, 0.01, 6, max_kbps=30.0)
+    df, policy, _ = _run(yolox_highway, 0.03, 6, max_kbps=30.0)
     assert df["kbps"].iloc[0] > 60  # the reference, far above the budget
     assert policy.lam > 0.05  # raised for every second over budget
-    assert df["kbps"].iloc[-2:].max() < df["kbps"].iloc[0] / 2
+    assert df["kbps"].iloc[-1] < df["kbps"].iloc[0] / 4  # brought down toward the budget
     df, policy, space = _run(yolox_highway, 0.01, 3, max_kbps=1e6)
     assert policy.lam < 0.01 and policy.current() == space.reference  # never over: no saving
 

@@ -40,22 +40,17 @@ from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
 
 BUDGET_RATE = 0.5
-"""Dual step of the bandwidth-budget mode: log(lambda) moves by this times the relative
-overshoot of each second (clipped to +-1), so a second at twice the budget raises lambda
-by e^0.5."""
+"""Dual step of the bandwidth-budget mode: each second, log(lambda) moves by this times
+log(kbit/s / budget), at most by 1: a second at twice the budget raises lambda by 2^0.5, one
+at half of it lowers lambda as much, and far off lambda moves e-fold."""
 
 
 def salient_squared_error(
     a: EncodedSegment, b: EncodedSegment, weights: np.ndarray, block: int
 ) -> np.ndarray:
-    """Per block, the error energy that :func:`accuracy_at_stake` weighs: the mean
-    (a - b)^2 over the block's pixels, colour channels and frames, plus ``pixels - 1`` times
-    the square of the block's mean (a - b). Errors that scatter in sign inside a block (codec
-    noise, blur) add up in quadrature; a change coherent over the block (an object moved or
-    gone in a skipped frame, a shifted brightness) adds up linearly over its pixels, so it
-    counts ``pixels`` times more. Computed only on the block rows where ``weights`` is
-    non-zero (elsewhere 0: the estimate ignores them), once per distinct pair of shown
-    frames."""
+    """Per-block mean (a - b)^2 over frames and colour channels, in pixel levels squared,
+    computed only on the block rows where ``weights`` is non-zero (elsewhere 0: the
+    estimate ignores them) and once per distinct pair of shown frames."""
     frames, height, width = a.decoded.shape[:3]
     hb, wb = weights.shape
     error = np.zeros((hb, wb))
@@ -66,17 +61,14 @@ def salient_squared_error(
     _, first, count = np.unique(pairs, axis=0, return_index=True, return_counts=True)
     pad = hb * block - height, wb * block - width
     cols = np.minimum(block, width - np.arange(wb) * block)
-    share = count.astype(np.float32) / frames
+    share = count.astype(np.float32) / (3 * frames)
     for r in rows:
         y0, y1 = r * block, min((r + 1) * block, height)
-        pixels = (y1 - y0) * cols
         diff = np.subtract(a.decoded[first, y0:y1], b.decoded[first, y0:y1], dtype=np.int16)
-        diff = np.pad(diff, ((0, 0), (0, 0), (0, pad[1]), (0, 0))).astype(np.float32)
-        tiles = diff.reshape(len(first), y1 - y0, wb, block, 3)
-        squared = np.square(tiles).sum(axis=(1, 3)).mean(axis=2)  # [pairs, wb]
-        coherent = np.square(tiles.sum(axis=(1, 3)) / pixels[:, None]).mean(axis=2)
-        error[r] = share @ squared / pixels + (pixels - 1) * (share @ coherent)
-    return error
+        squared = np.square(diff, dtype=np.float32).sum(axis=3)  # [pairs, rows, W]
+        per_pixel = np.pad(np.tensordot(share, squared, axes=1), ((0, 0), (0, pad[1])))
+        sums = per_pixel.reshape(y1 - y0, wb, block).sum(axis=(0, 2))
+        error[r] = sums / ((y1 - y0) * cols)
     return error
 
 
@@ -291,8 +283,8 @@ class GradientPolicy(Policy):
         if self.reference_bytes is None:
             self.reference_bytes = self._reference_bytes(feedback)
         if self.max_kbps is not None:
-            overshoot = feedback.bytes * 8 / 1000 / self.max_kbps - 1.0
-            self.lam *= math.exp(BUDGET_RATE * float(np.clip(overshoot, -1.0, 1.0)))
+            excess = math.log(max(feedback.bytes * 8 / 1000, 1e-3) / self.max_kbps)
+            self.lam *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
         probes, overhead = probe_knobs(
             feedback.segment, feedback.encoded, self.space.knobs, feedback.dnn_grad
         )
