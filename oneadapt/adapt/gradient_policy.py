@@ -262,17 +262,17 @@ class GradientPolicy(Policy):
         )
         return d_objective / dx
 
-    def dearer_gain(self, probe: InputGrad) -> float:
-        """Estimated objective gained by the dearer of the probe's two values over the
-        cheaper. When accuracy drops, every knob asks for more at once, yet one dearer knob
+    def accuracy_per_resource(self, probe: InputGrad) -> float:
+        """Estimated accuracy bought per unit of resource by the dearer of the probe's two
+        values. When accuracy drops, every knob asks for more at once, yet one dearer knob
         usually recovers most of it and the bandwidth of several compounds steeply; so each
-        second only the knob with the largest gain moves up, while any number may move
+        second only the knob that buys accuracy cheapest moves up, while any number may move
         down."""
         change = abs(
             self.resource(probe.neighbour_bytes, probe.neighbour_frames)
             - self.resource(probe.bytes, probe.frames)
         )
-        return probe.accuracy_loss - self.lam * change
+        return probe.accuracy_loss / max(change, 1e-9)
 
     def observe(self, feedback: Feedback) -> None:
         if feedback.dnn_grad is None:
@@ -292,11 +292,11 @@ class GradientPolicy(Policy):
         self.last_probes = probes
         self.last_gradients = {p.knob: self.gradient(p) for p in probes}
         dearer = [p for p in probes if self.last_gradients[p.knob] > 0]
-        best_buy = max(dearer, key=self.dearer_gain, default=None)
+        best_buy = max(dearer, key=self.accuracy_per_resource, default=None)
         for probe in probes:
             g = self.last_gradients[probe.knob]
             if g > 0 and probe is not best_buy:
-                continue  # one knob a second may ask for more (see dearer_gain)
+                continue  # one knob a second may ask for more (see accuracy_per_resource)
             knob = self.space.knob(probe.knob)
             x = self.x[probe.knob] + self.steppers[probe.knob].step(g)
             self.x[probe.knob] = float(np.clip(x, floor_position(knob), 1.0))
