@@ -81,13 +81,10 @@ def run_policy(
             if server:
                 grad_map = server.feedback(segment.index, encoded)
                 known = server.last_inferred
-                calibration = server.last_calibration_seconds
                 policy.charge(
                     Overhead(
                         backward_passes=server.last_passes,
                         backward_seconds=server.last_backward_seconds,
-                        profiling_inferences=int(calibration is not None),
-                        profiling_seconds=calibration or 0.0,
                     )
                 )
             if config == space.reference:

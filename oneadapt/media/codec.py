@@ -122,10 +122,3 @@ def decode(data: bytes, width: int, height: int) -> np.ndarray:
                 ).to_ndarray()
             )
     return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
-
-
-def requantize(frame: np.ndarray, qp: int, preset: str = "veryfast") -> np.ndarray:
-    """``frame`` (uint8 RGB [H, W, 3]) encoded alone as an H.264 intra frame at ``qp`` and
-    decoded back: a known, codec-like change of one frame."""
-    segment = Segment(0, frame[None], np.zeros(1), 1)
-    return encode(segment, Configuration(qp, frame.shape[0], 1, preset)).decoded[0]
