@@ -12,11 +12,11 @@ from oneadapt.adapt.gradient_policy import (
     salient_squared_error,
     settle,
 )
-from oneadapt.adapt.gradients import accuracy_at_stake
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
 from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import EncodedSegment, frame_owner
+from oneadapt.protocol.feedback import accuracy_at_stake
 
 
 def _run(yolox_highway, lam: float, seconds: int, max_kbps: float | None = None):
