@@ -291,7 +291,12 @@ class GradientPolicy(Policy):
         self.charge(overhead)
         self.last_probes = probes
         self.last_gradients = {p.knob: self.gradient(p) for p in probes}
-        dearer = [p for p in probes if self.last_gradients[p.knob] > 0]
+        dearer = [
+            p
+            for p in probes
+            if self.last_gradients[p.knob] > 0
+            and self.values[p.knob] != self.space.knob(p.knob).values[0]  # room to go up
+        ]
         best_buy = max(dearer, key=self.accuracy_per_resource, default=None)
         for probe in probes:
             g = self.last_gradients[probe.knob]
