@@ -206,9 +206,9 @@ class GradientPolicy(Policy):
     ``reference_bytes`` is the first second's size at the reference configuration (the
     policy starts there, x = 1 on every knob), so the camera needs no extra encode for it.
 
-    With ``max_kbps`` the policy keeps the mean bandwidth within that budget: lambda (starting
-    at ``lam``) is a dual variable raised while seconds exceed the budget on average and
-    lowered while they stay under it.
+    With ``max_kbps`` the policy keeps the mean bandwidth near that budget: lambda (starting
+    at ``lam``) is a dual variable, raised after every second above the budget and lowered
+    after every second below it (:data:`BUDGET_RATE`).
     """
 
     wants_dnn_grad = True
