@@ -184,10 +184,9 @@ def settle(knob: Knob, value: int, x: float) -> int:
     """The value for position ``x``: ``value`` while ``x`` stays within :data:`HYSTERESIS`
     list values of it, else the nearest value to ``x``. Bandwidth grows steeply toward the
     expensive end, so a second spent at a dearer value by chance costs more than it saves."""
-    n = len(knob.values)
-    if abs(x - knob.position(value)) * n < HYSTERESIS:
+    if abs(x - knob.position(value)) * len(knob.values) < HYSTERESIS:
         return value
-    return knob.values[min(max(round((1.0 - x) * n), 0), n - 1)]
+    return knob.value_at(x)
 
 
 def floor_position(knob: Knob) -> float:
@@ -237,7 +236,6 @@ class GradientPolicy(Policy):
         self.values = {k.name: k.values[0] for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
-        self.last_probes: list[InputGrad] = []
         self.last_gradients: dict[str, float] = {}
 
     def current(self) -> Configuration:
@@ -292,7 +290,6 @@ class GradientPolicy(Policy):
             feedback.segment, feedback.encoded, self.space.knobs, feedback.dnn_grad
         )
         self.charge(overhead)
-        self.last_probes = probes
         self.last_gradients = {p.knob: self.gradient(p) for p in probes}
         dearer = [p for p in probes if self.last_gradients[p.knob] > 0]
         best_buy = max(dearer, key=self.accuracy_per_resource, default=None)
