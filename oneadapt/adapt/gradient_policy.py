@@ -1,10 +1,13 @@
-"""OneAdapt's camera side: InputGrad by one re-encode per knob, AccGrad = InputGrad x DNNGrad,
-and a gradient step on every knob each second (method.md section 3).
+"""OneAdapt's camera side: InputGrad by re-encodes, AccGrad = InputGrad x DNNGrad, and a
+step on every knob each second (method.md section 3).
 
-For each knob the camera re-encodes the raw segment at the neighbouring value (the next
-cheaper one; at the cheap end the next more expensive one), decodes it, and measures per
-16x16 block ``e``, the mean squared difference between the neighbour's decoded frames and
-the current ones: how much the step changes the DNN input.
+For each picture knob (QP, resolution) the camera re-encodes the raw segment at both
+neighbouring values, decodes them, and measures per 16x16 block ``e``, the mean squared
+difference between a neighbour's decoded frames and the current ones: how much the step
+changes the DNN input. Probing both sides matters: accuracy flattens toward the expensive
+end, so the slope toward the cheaper neighbour over-states what the dearer one buys, and a
+one-sided step keeps climbing past the best value (measured on the benches below: the
+one-sided policy, started mid-list, either stalls below 0.95 or overspends).
 
 The estimated accuracy change of the step is ``block * sqrt(sum_b w_b^2 e_b)``, with ``w`` the
 server's DNNGrad map (:mod:`oneadapt.adapt.gradients`: raw ``|d proxy / d pixel|`` per block,
@@ -21,6 +24,14 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
   misses where they err differently (e.g. a skipped frame against a blurred one).
 - Only blocks the map marks are compared, and each distinct pair of shown frames once (a
   lower frame rate repeats frames): the same figure at a fraction of the camera's work.
+
+The frame-rate knob (:data:`TEMPORAL_KNOB`) is the exception: what it costs is outputs that
+are some frames old, which the pixel estimate cannot see (:mod:`oneadapt.adapt.staleness`).
+Its estimate is the server's measured staleness rate times the frames' ages under each
+frame rate (:func:`staleness_loss`), which holds for every value of the list at once; so,
+like the frame-filtering thresholds of method.md section 4, it takes a closed-form step:
+each second the value with the best estimated objective (:func:`temporal_options`, whose
+encodes are only for the bytes).
 """
 
 from __future__ import annotations
@@ -38,6 +49,9 @@ from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
 from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
+
+TEMPORAL_KNOB = "fps"
+"""The knob that samples frames in time: its cost is stale outputs, not distorted pixels."""
 
 BUDGET_RATE = 0.5
 """Dual step of the bandwidth-budget mode: each second, log(lambda) moves by this times
@@ -72,6 +86,15 @@ def salient_squared_error(
     return error
 
 
+def staleness_loss(rate: float, sent: np.ndarray, frames: int) -> float:
+    """Estimated accuracy lost to reused outputs when only ``sent`` of a segment's ``frames``
+    are inferred: the mean over frames of ``min(1, rate * age)``, ``age`` being the frames
+    since the output it reuses (first order in the measured per-frame ``rate``)."""
+    sent = np.asarray(sent, dtype=int)
+    age = np.arange(frames) - sent[frame_owner(sent, frames)]
+    return float(np.minimum(1.0, rate * age).mean())
+
+
 @dataclass
 class InputGrad:
     """One knob's probe: the current value against one neighbour, everything else fixed."""
@@ -103,24 +126,52 @@ def neighbour(knob: Knob, value: int) -> tuple[int, bool] | None:
     return (knob.values[i - 1], False) if i > 0 else None
 
 
+def probe_pairs(knob: Knob, value: int, both: bool) -> list[tuple[int, bool]]:
+    """(neighbour, cheaper) pairs to probe: :func:`neighbour`, and with ``both`` also the next
+    dearer value where the list has one."""
+    first = neighbour(knob, value)
+    pairs = [first] if first is not None else []
+    i = knob.index(value)
+    if both and first is not None and first[1] and i > 0:
+        pairs.append((knob.values[i - 1], False))
+    return pairs
+
+
 def probe_knobs(
-    segment: Segment, current: EncodedSegment, knobs: tuple[Knob, ...], dnn_grad: FeedbackMap
+    segment: Segment,
+    current: EncodedSegment,
+    knobs: tuple[Knob, ...],
+    dnn_grad: FeedbackMap,
+    both: bool = False,
 ) -> tuple[list[InputGrad], Overhead]:
-    """InputGrad for every knob with a neighbour: one real encode per knob, decoded only
-    when the map marks something (an all-zero map puts no accuracy at stake)."""
+    """InputGrad for every knob with a neighbour (with ``both``, each neighbour): one real
+    encode per probe, decoded only when the map marks something (an all-zero map puts no
+    accuracy at stake). The temporal knob is skipped until the server has measured a
+    staleness rate."""
     start = time.perf_counter()
     weights = dnn_grad.weights()
     salient = bool(weights.any())
     config = current.config
+    frames = len(current.decoded)
     probes: list[InputGrad] = []
-    for knob in knobs:
-        found = neighbour(knob, getattr(config, knob.name))
-        if found is None:
-            continue
-        value, cheaper = found
+    wanted = [
+        (knob, value, cheaper)
+        for knob in knobs
+        if knob.name != TEMPORAL_KNOB or dnn_grad.staleness is not None
+        for value, cheaper in probe_pairs(knob, getattr(config, knob.name), both)
+    ]
+    for knob, value, cheaper in wanted:
+        temporal = knob.name == TEMPORAL_KNOB
         changed = config.with_knob(knob.name, value)
         other: Bitstream
-        if salient:
+        if temporal:
+            other = compress(segment, changed)
+            rate = float(dnn_grad.staleness or 0.0)
+            loss = abs(
+                staleness_loss(rate, other.sent, frames)
+                - staleness_loss(rate, current.sent, frames)
+            )
+        elif salient:
             other = decoded = encode(segment, changed)
             error = salient_squared_error(decoded, current, weights, dnn_grad.block)
             loss = accuracy_at_stake(error, weights, dnn_grad.block)
@@ -142,6 +193,39 @@ def probe_knobs(
     return probes, Overhead(camera_encodes=len(probes), camera_seconds=time.perf_counter() - start)
 
 
+@dataclass
+class TemporalOption:
+    """One value of the temporal knob, all other knobs as now: its bytes, frames inferred
+    and estimated accuracy lost to stale outputs."""
+
+    value: int
+    bytes: int
+    frames: int
+    loss: float
+
+
+def temporal_options(
+    segment: Segment, current: EncodedSegment, knob: Knob, rate: float
+) -> tuple[list[TemporalOption], Overhead]:
+    """Every value of the temporal ``knob`` at the measured staleness ``rate``: the current
+    encode and one compress per other value (bytes only: nothing is decoded)."""
+    start = time.perf_counter()
+    frames = len(current.decoded)
+    options = []
+    for value in knob.values:
+        here = current.config.with_knob(knob.name, value)
+        stream: Bitstream = current if here == current.config else compress(segment, here)
+        options.append(
+            TemporalOption(
+                value, stream.num_bytes, len(stream.sent), staleness_loss(rate, stream.sent, frames)
+            )
+        )
+    spent = Overhead(
+        camera_encodes=len(knob.values) - 1, camera_seconds=time.perf_counter() - start
+    )
+    return options, spent
+
+
 class SignStep:
     """Step on one knob's position from the sign of its objective gradient alone (Rprop).
 
@@ -150,8 +234,7 @@ class SignStep:
     is reached in a few seconds however long the list); toward dearer values it is at most
     one list value a second, since bandwidth grows steeply toward the expensive end and
     every knob asks for more at once when accuracy drops. A flip halves the step (settling
-    instead of oscillating); a second with no measurable change (gradient exactly 0) keeps
-    the last direction.
+    instead of oscillating).
     """
 
     def __init__(self, spacing: float, first: float = 1.0, grow: float = 2.0) -> None:
@@ -164,7 +247,7 @@ class SignStep:
 
     def step(self, grad: float) -> float:
         """The change to apply to the position for this gradient."""
-        sign = float(np.sign(grad)) or self.direction
+        sign = float(np.sign(grad))
         if self.direction and sign == self.direction:
             self.size = self.size * self.grow
         elif self.direction and sign:
@@ -190,20 +273,36 @@ def settle(knob: Knob, value: int, x: float) -> int:
 
 
 def floor_position(knob: Knob) -> float:
-    """The lowest position the policy uses: the second-cheapest value's. The cheapest value
-    is only ever a probe (as in the original method): an empty DNNGrad map at the cheapest
-    configuration may mean the detector can no longer see arriving objects, and nothing
-    would then bring the knob back."""
+    """The lowest position the policy uses. For a knob that degrades the picture, the
+    second-cheapest value's: its cheapest value is only ever a probe (as in the original
+    method), since an empty DNNGrad map at the cheapest picture may mean the detector can no
+    longer see arriving objects, and nothing would then bring the knob back. The temporal
+    knob blinds nothing (every sent frame keeps its picture), so it may reach its cheapest."""
+    if knob.name == TEMPORAL_KNOB:
+        return knob.position(knob.values[-1])
     return knob.position(knob.values[max(len(knob.values) - 2, 0)])
 
 
+def start_value(knob: Knob) -> int:
+    """Where the policy starts: the middle of the list (between two, the dearer). Starting at
+    the reference spends the stream's dearest second before any feedback exists (on a 30-s
+    clip, a sixth of the mean bandwidth at 720p); the middle is at most half a list from
+    any operating point, and the sign steps double from there."""
+    return knob.values[(len(knob.values) - 1) // 2]
+
+
 class GradientPolicy(Policy):
-    """Gradient ascent on ``accuracy - lambda * resource`` over the QP, height and fps knobs.
+    """Ascent on ``accuracy - lambda * resource`` over the QP, height and fps knobs.
+
+    Each second a picture knob moves to its cheaper neighbour when that is estimated better,
+    else (for the one picture knob whose dearer step buys accuracy cheapest) to its dearer
+    neighbour when that is, else holds; the step size follows :class:`SignStep`. The frame
+    rate takes its closed-form step (:meth:`choose_temporal`).
 
     ``resource = bytes / reference_bytes + gpu_weight * frames / reference_frames``: the
     fraction of the reference configuration's bandwidth plus (weighted) its GPU frames.
-    ``reference_bytes`` is the first second's size at the reference configuration (the
-    policy starts there, x = 1 on every knob), so the camera needs no extra encode for it.
+    ``reference_bytes`` is the first second's size at the reference configuration (one extra
+    encode: the policy starts in the middle of every list, :func:`start_value`).
 
     With ``max_kbps`` the policy keeps the mean bandwidth near that budget: lambda (starting
     at ``lam``) is a dual variable, raised after every second above the budget and lowered
@@ -232,8 +331,8 @@ class GradientPolicy(Policy):
         self.lam, self.gpu_weight, self.max_kbps = lam, gpu_weight, max_kbps
         if max_kbps is not None and lam == 0:
             self.lam = 0.1  # a multiplicative dual update needs a positive start
-        self.x = {k.name: 1.0 for k in self.space.knobs}
-        self.values = {k.name: k.values[0] for k in self.space.knobs}
+        self.values = {k.name: start_value(k) for k in self.space.knobs}
+        self.x = {k.name: k.position(self.values[k.name]) for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
         self.last_gradients: dict[str, float] = {}
@@ -250,30 +349,34 @@ class GradientPolicy(Policy):
             num_bytes, frames, self.reference_bytes, self.space.reference.fps, self.gpu_weight
         )
 
-    def gradient(self, probe: InputGrad) -> float:
-        """d(accuracy - lambda * resource)/dx by a finite difference over one list step."""
-        knob = self.space.knob(probe.knob)
-        dx = knob.position(probe.neighbour) - knob.position(probe.value)
-        d_objective = probe.accuracy_change - self.lam * (
+    def gain(self, probe: InputGrad) -> float:
+        """Estimated objective (``accuracy - lambda * resource``) of the probe's neighbour
+        minus that of the current value."""
+        return probe.accuracy_change - self.lam * (
             self.resource(probe.neighbour_bytes, probe.neighbour_frames)
             - self.resource(probe.bytes, probe.frames)
         )
-        return d_objective / dx
 
     def accuracy_per_resource(self, probe: InputGrad) -> float:
         """Estimated accuracy bought per unit of resource by the dearer of the probe's two
-        values. When accuracy drops, every knob asks for more at once, yet one dearer knob
-        usually recovers most of it and the bandwidth of several compounds steeply; so each
-        second only the knob that buys accuracy cheapest moves up, while any number may move
-        down. When that knob is already at its most expensive value, none moves up that
-        second: what it cannot give, the other knobs buy only at a worse rate (letting the
-        next-best knob step up instead cost 25% more bandwidth at 0.9 accuracy on the
-        three-clip bench and 27% on ``scene:7``)."""
+        values. When accuracy drops, every picture knob asks for more at once, yet one dearer
+        knob usually recovers most of it and the bandwidth of several compounds steeply; so
+        each second only the picture knob whose dearer step buys accuracy cheapest moves up,
+        while any number may move down."""
         change = abs(
             self.resource(probe.neighbour_bytes, probe.neighbour_frames)
             - self.resource(probe.bytes, probe.frames)
         )
         return probe.accuracy_loss / max(change, 1e-9)
+
+    def choose_temporal(self, feedback: Feedback, knob: Knob, rate: float) -> None:
+        """The closed-form step of the temporal knob: the value whose estimated objective
+        (accuracy lost to stale outputs, resources of its own encode) is best."""
+        options, overhead = temporal_options(feedback.segment, feedback.encoded, knob, rate)
+        self.charge(overhead)
+        best = max(options, key=lambda o: -o.loss - self.lam * self.resource(o.bytes, o.frames))
+        self.values[knob.name] = best.value
+        self.x[knob.name] = knob.position(best.value)
 
     def observe(self, feedback: Feedback) -> None:
         if feedback.dnn_grad is None:
@@ -286,21 +389,31 @@ class GradientPolicy(Policy):
         if self.max_kbps is not None:
             excess = math.log(max(feedback.bytes * 8 / 1000, 1e-3) / self.max_kbps)
             self.lam *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
+        picture = tuple(k for k in self.space.knobs if k.name != TEMPORAL_KNOB)
         probes, overhead = probe_knobs(
-            feedback.segment, feedback.encoded, self.space.knobs, feedback.dnn_grad
+            feedback.segment, feedback.encoded, picture, feedback.dnn_grad, both=True
         )
         self.charge(overhead)
-        self.last_gradients = {p.knob: self.gradient(p) for p in probes}
-        dearer = [p for p in probes if self.last_gradients[p.knob] > 0]
-        best_buy = max(dearer, key=self.accuracy_per_resource, default=None)
-        for probe in probes:
-            g = self.last_gradients[probe.knob]
-            if g > 0 and probe is not best_buy:
-                continue  # one knob a second may ask for more (see accuracy_per_resource)
-            knob = self.space.knob(probe.knob)
-            x = self.x[probe.knob] + self.steppers[probe.knob].step(g)
-            self.x[probe.knob] = float(np.clip(x, floor_position(knob), 1.0))
-            self.values[probe.knob] = settle(knob, self.values[probe.knob], self.x[probe.knob])
+        ups = [p for p in probes if not p.cheaper and self.gain(p) > 0]
+        best_up = max(ups, key=self.accuracy_per_resource, default=None)
+        self.last_gradients = {}
+        for knob in picture:
+            down = [p for p in probes if p.knob == knob.name and p.cheaper]
+            if down and self.gain(down[0]) > 0:
+                move = down[0]
+            elif best_up is not None and best_up.knob == knob.name:
+                move = best_up
+            else:
+                continue  # neither neighbour is estimated better: hold
+            dx = knob.position(move.neighbour) - knob.position(move.value)
+            g = self.gain(move) / dx
+            self.last_gradients[knob.name] = g
+            x = self.x[knob.name] + self.steppers[knob.name].step(g)
+            self.x[knob.name] = float(np.clip(x, floor_position(knob), 1.0))
+            self.values[knob.name] = settle(knob, self.values[knob.name], self.x[knob.name])
+        temporal = [k for k in self.space.knobs if k.name == TEMPORAL_KNOB]
+        if temporal and feedback.dnn_grad.staleness is not None:
+            self.choose_temporal(feedback, temporal[0], feedback.dnn_grad.staleness)
 
     def _reference_bytes(self, feedback: Feedback) -> int:
         if feedback.config == self.space.reference:

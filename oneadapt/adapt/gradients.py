@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from oneadapt.adapt.staleness import StalenessMeter
 from oneadapt.errors import OneAdaptError
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.models.base import Model, to_tensor
@@ -151,6 +152,8 @@ class DNNGradServer:
 
     The forward pass of DNNGrad is also the server's inference of the back-propagated
     frames (:attr:`last_inferred`), so the extra server work is the backward pass alone.
+    The server's outputs on every segment (:meth:`record`) feed the staleness rate that
+    each new map carries for the frame-rate knob (:mod:`oneadapt.adapt.staleness`).
     """
 
     def __init__(
@@ -167,6 +170,13 @@ class DNNGradServer:
         """Per back-propagated frame (index into the decoded segment): its detections from
         the forward pass and that pass's seconds per frame."""
         self._message: FeedbackMap | None = None
+        self._staleness = StalenessMeter(task)
+        self._stale_rate: float | None = None
+
+    def record(self, second: int, encoded: EncodedSegment, outputs: list[Detections]) -> None:
+        """The server's output for every frame of a segment it inferred (after
+        :meth:`feedback`, which may have supplied some of them)."""
+        self._staleness.observe(second, encoded.sent, len(outputs), outputs)
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
         """The compact map for the segment the server just received and decoded; between
@@ -189,7 +199,9 @@ class DNNGradServer:
         self.last_inferred = {
             int(i): (d, per_frame) for i, d in zip(picks, result.detections, strict=True)
         }
+        rate = self._staleness.take()
+        self._stale_rate = self._stale_rate if rate is None else rate
         self._message = FeedbackMap.quantize(
-            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes
+            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes, self._stale_rate
         )
         return self._message

@@ -146,6 +146,7 @@ def gradcheck(
             for point in points:
                 here = measure(segment, point, detector, task, ref.detections)
                 grad_map = servers[point].feedback(segment.index, here.encoded)
+                servers[point].record(segment.index, here.encoded, here.detections)
                 probes, _ = probe_knobs(segment, here.encoded, space.knobs, grad_map)
                 for probe in probes:
                     there = measure(

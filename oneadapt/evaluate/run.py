@@ -92,6 +92,8 @@ def run_policy(
             else:
                 ref = measure(segment, space.reference, detector, task, None)
                 here = measure(segment, config, detector, task, ref.detections, encoded, known)
+            if server:
+                server.record(segment.index, encoded, here.detections)
             policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()
             row = {"second": segment.index, **here.row()}

@@ -1,5 +1,6 @@
 """The compact DNNGrad message the server sends the camera (numpy only, so the camera side
-never imports torch): 8-bit levels per block, one float scale, a versioned binary header.
+never imports torch): 8-bit levels per block, one float scale, the measured staleness rate
+(:mod:`oneadapt.adapt.staleness`), a versioned binary header.
 
 It travels as the ``feedback`` bytes of an ``Analysis`` (``oneadapt.proto``); the per-block
 mean it is built from is shared with the camera's InputGrad, which must use the same blocks.
@@ -15,8 +16,9 @@ import numpy as np
 
 from oneadapt.errors import ProtocolError
 
-_MAGIC = b"OAG1"
-_HEADER = struct.Struct("<4sIHHHHHf")  # magic, second, block, frame h, w, blocks h, w, scale
+_MAGIC = b"OAG2"
+_HEADER = struct.Struct("<4sIHHHHHff")  # magic, second, block, frame h, w, blocks h, w, scale,
+# staleness (NaN: not measured yet)
 
 
 def block_mean(x: np.ndarray, block: int) -> np.ndarray:
@@ -51,6 +53,9 @@ class FeedbackMap:
     """Gradient value of level 255."""
     levels: np.ndarray
     """uint8 [ceil(H / block), ceil(W / block)]."""
+    staleness: float | None = None
+    """Accuracy an output loses per analysis frame of age on this stream, measured by the
+    server on consecutive sent frames; None until it has seen a pair."""
 
     @classmethod
     def quantize(
@@ -60,6 +65,7 @@ class FeedbackMap:
         frame_size: tuple[int, int],
         values: np.ndarray,
         max_bytes: int | None = None,
+        staleness: float | None = None,
     ) -> FeedbackMap:
         """8-bit levels of ``values`` (0 = 0, 255 = max). If the message would exceed
         ``max_bytes``, levels are rounded to multiples of 2, 4, ... (fewer distinct levels
@@ -72,7 +78,8 @@ class FeedbackMap:
         step = 1
         while True:
             levels = np.clip(np.rint(exact / step) * step, 0, 255).astype(np.uint8)
-            message = cls(second, block, frame_size[0], frame_size[1], scale, levels)
+            stale = None if staleness is None else float(np.float32(staleness))  # as on the wire
+            message = cls(second, block, frame_size[0], frame_size[1], scale, levels, stale)
             if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
                 return message
             step *= 2
@@ -83,30 +90,40 @@ class FeedbackMap:
 
     def to_bytes(self) -> bytes:
         hb, wb = self.levels.shape
+        stale = float("nan") if self.staleness is None else self.staleness
         header = _HEADER.pack(
-            _MAGIC, self.second, self.block, self.frame_height, self.frame_width, hb, wb, self.scale
+            _MAGIC,
+            self.second,
+            self.block,
+            self.frame_height,
+            self.frame_width,
+            hb,
+            wb,
+            self.scale,
+            stale,
         )
         return header + zlib.compress(np.ascontiguousarray(self.levels).tobytes(), 9)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FeedbackMap:
         try:
-            magic, second, block, fh, fw, hb, wb, scale = _HEADER.unpack_from(data)
+            magic, second, block, fh, fw, hb, wb, scale, stale = _HEADER.unpack_from(data)
             raw = zlib.decompress(data[_HEADER.size :])
         except (struct.error, zlib.error) as exc:
             raise ProtocolError(
                 f"corrupt DNNGrad feedback message ({exc}).", "Check the transport."
             ) from None
         if magic != _MAGIC or len(raw) != hb * wb:
-            raise ProtocolError("not a DNNGrad feedback message (v1).", "Check the transport.")
+            raise ProtocolError("not a DNNGrad feedback message (v2).", "Check the transport.")
         if (
             block < 1
             or (hb, wb) != (-(-fh // block), -(-fw // block))
             or not 0 <= scale < float("inf")
+            or not (np.isnan(stale) or 0 <= stale <= 1)
         ):
             raise ProtocolError("inconsistent DNNGrad feedback message.", "Check the sender.")
         levels = np.frombuffer(raw, np.uint8).reshape(hb, wb).copy()
-        return cls(second, block, fh, fw, scale, levels)
+        return cls(second, block, fh, fw, scale, levels, None if np.isnan(stale) else stale)
 
     @property
     def nbytes(self) -> int:

@@ -64,6 +64,8 @@ class Analyzer:
                 if server.last_passes:
                     reply.feedback = grad_map.to_bytes()
             detections, seconds, _ = infer_encoded(encoded, self.detector, known)
+            if message.want_feedback:
+                server.record(message.second, encoded, detections)
             dnn_seconds = time.perf_counter() - dnn_start
         reply.dnn_seconds = seconds
         reply.frames_inferred = len(encoded.sent)
