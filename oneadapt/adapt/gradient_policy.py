@@ -409,8 +409,11 @@ class GradientPolicy(Policy):
             g = self.gain(move) / dx
             self.last_gradients[knob.name] = g
             x = self.x[knob.name] + self.steppers[knob.name].step(g)
-            self.x[knob.name] = float(np.clip(x, floor_position(knob), 1.0))
-            self.values[knob.name] = settle(knob, self.values[knob.name], self.x[knob.name])
+            x = float(np.clip(x, floor_position(knob), 1.0))
+            old = knob.index(self.values[knob.name])
+            new = max(knob.index(settle(knob, self.values[knob.name], x)), old - 1)
+            self.values[knob.name] = knob.values[new]  # dearer by one value a second at most
+            self.x[knob.name] = x if new == old else knob.position(knob.values[new])
         temporal = [k for k in self.space.knobs if k.name == TEMPORAL_KNOB]
         if temporal and feedback.dnn_grad.staleness is not None:
             self.choose_temporal(feedback, temporal[0], feedback.dnn_grad.staleness)
