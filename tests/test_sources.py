@@ -65,3 +65,14 @@ def test_real_clips_resample_to_ten_fps(shared_data):
         segs = list(VideoSource(shared_data / "videos" / name).segments())
         assert len(segs) == seconds
         assert all(len(s) == 10 for s in segs)
+
+
+def test_rtsp_listen_on_a_busy_port_names_the_fix():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OneAdaptError, match="free port"):
+            VideoSource(f"rtsp-listen://127.0.0.1:{port}/live")

@@ -103,7 +103,11 @@ def serve(
 def camera(
     source: Annotated[
         str,
-        typer.Argument(help="Video file, stream URL (rtsp://, http://) or scene:SEED[:HEIGHT]."),
+        typer.Argument(
+            help="Video file, stream URL (rtsp://, http://), rtsp-listen://HOST:PORT/PATH "
+            "(receive an RTSP stream pushed there, e.g. by ffmpeg -f rtsp) or "
+            "scene:SEED[:HEIGHT]."
+        ),
     ],
     server: Annotated[str, typer.Option(help="The server's HOST:PORT.")],
     out: OutOpt,
@@ -117,7 +121,11 @@ def camera(
     ] = None,
     seconds: SecondsOpt = None,
     realtime: Annotated[
-        bool, typer.Option(help="Capture at the source's own pace (files play as fast as read).")
+        bool,
+        typer.Option(
+            help="Capture files at their own pace (without it they play as fast as read; "
+            "live streams always run in real time)."
+        ),
     ] = False,
     token: TokenOpt = None,
     tls_ca: Annotated[Path | None, typer.Option(help="PEM CA certificate (enables TLS).")] = None,
