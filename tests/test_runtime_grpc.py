@@ -246,3 +246,23 @@ def test_camera_command_with_a_wrong_token_stops_with_one_line(builtin_analyzer,
     assert "wrong" not in result.stderr  # the token is never printed
     record = pd.read_parquet(tmp_path / "camera.parquet")
     assert list(record["reason"]) == ["UNAUTHENTICATED"]
+
+
+def test_camera_command_runs_a_fixed_policy(builtin_analyzer, tmp_path):
+    """``--policy fixed:...`` streams that one configuration, and asks for no DNNGrad."""
+    import subprocess
+    import sys
+
+    with serving(builtin_analyzer) as (port, _):
+        result = subprocess.run(
+            [sys.executable, "-m", "oneadapt", "camera", "scene:1:180", "--server",
+             f"127.0.0.1:{port}", "--seconds", "2", "--policy", "fixed:35/90/2",
+             "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = pd.read_parquet(tmp_path / "camera.parquet")
+    assert list(record["outcome"]) == ["delivered"] * 2
+    assert set(zip(record["qp"], record["height"], record["fps"], strict=True)) == {(35, 90, 2)}
+    assert (record["frames_inferred"] == 2).all() and (record["backward_passes"] == 0).all()
+    assert (record["feedback_bytes"] == 0).all() and (record["camera_encodes"] == 0).all()
