@@ -57,13 +57,13 @@ def main() -> None:
     boxes = pd.read_parquet(args.camera_dir / "detections.parquet")
     cols = [*COLUMNS, "feedback_bytes", "camera_encodes"]
     same = {c: bool((ran[c].to_numpy() == cam[c].to_numpy()).all()) for c in cols}
-    pending = iter(calls)  # per second: the reference's inference, then the chosen one's
+    pending = iter(calls)  # per second: the server's inference, then the reference's
     frames = equal = 0
     worst = 0.0
     for row in ran.itertuples():
         here = next(pending)
         if Configuration(row.qp, row.height, row.fps, space.preset) != space.reference:
-            here = next(pending)
+            next(pending)  # the reference, which only scores the second
         owner = frame_owner(sent_frames(source.fps, source.fps, row.fps), source.fps)
         for frame, position in enumerate(owner):
             got = boxes[(boxes["second"] == row.second) & (boxes["frame"] == frame)]

@@ -167,3 +167,24 @@ class ConfigSpace:
         for k in self.knobs:
             k.index(getattr(config, k.name))
         return config
+
+
+def parse_fixed(spec: str, preset: str = "veryfast") -> Configuration:
+    """``fixed:QP/HEIGHT/FPS`` (e.g. ``fixed:30/240/5``) -> that configuration.
+
+    Here, beside :class:`Configuration`, rather than with the baselines, because the camera
+    parses its ``--policy`` with it and must not import torch, which the baselines do."""
+    _, _, body = spec.partition(":")
+    parts = body.split("/") if body.isascii() else []  # int() refuses e.g. "²"
+    if not spec.startswith("fixed:") or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ConfigurationError(
+            f"{spec!r} is not a fixed-configuration policy.",
+            "Write fixed:QP/HEIGHT/FPS, e.g. fixed:30/240/5.",
+        )
+    qp, height, fps = (int(p) for p in parts)
+    if not 0 <= qp <= 51 or height < MIN_HEIGHT or height % 2 or fps < 1:
+        raise ConfigurationError(
+            f"{spec!r} has an invalid value.",
+            "Use a QP in 0..51, an even height >= 16 and a frame rate >= 1.",
+        )
+    return Configuration(qp, height, fps, preset)

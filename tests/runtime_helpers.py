@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from oneadapt.runtime.analyzer import Analyzer
 from oneadapt.runtime.grpc_server import ServerSettings, build_server
 from oneadapt.runtime.metrics import ServerMetrics
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_ENV = {
+    **os.environ,
+    "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+}
+"""Subprocesses run the oneadapt of this checkout, whatever is installed."""
 
 
 def free_port() -> int:
@@ -29,6 +43,27 @@ def serving(analyzer: Analyzer, **settings) -> Iterator[tuple[int, ServerMetrics
         yield port, metrics
     finally:
         server.stop(0)
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    """``oneadapt serve`` with the built-in detector, once its health check says SERVING."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oneadapt", "serve", "--model", "builtin", "--port", str(port)],
+        stderr=log.open("a"),
+        env=CHILD_ENV,
+    )
+    deadline = time.monotonic() + 90
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    return proc
+            except grpc.RpcError:
+                time.sleep(0.3)
+    proc.kill()
+    raise AssertionError(f"server did not start: {log.read_text()}")
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

@@ -101,8 +101,23 @@ CASES = [
     Case("lambda nan", ("run", "demo"), add("--lambda", "nan")),
     Case("lambdas nan,inf", ("bench",), add("--lambdas", "nan,inf")),
     Case("lambda given twice", ("bench",), add("--lambdas", "0.1,0.1")),
-    Case("unknown policy", ("run",), add("--policy", "nosuch")),
-    Case("bad fixed policy", ("run",), add("--policy", "fixed:30/240")),
+    Case("unknown policy", ("run", "camera"), add("--policy", "nosuch")),
+    Case("bad fixed policy", ("run", "camera"), add("--policy", "fixed:30/240")),
+    Case(
+        "policy that needs the reference",
+        ("camera",),
+        add("--policy", "awstream"),
+        says="does not have",
+    ),
+    Case(
+        "budget with a fixed policy",
+        ("run", "camera"),
+        add("--policy", "fixed:30/96/5", "--max-kbps", "100"),
+        says="--max-kbps",
+    ),
+    Case(
+        "fixed height not a knob value", ("camera",), add("--policy", "fixed:30/240/5"), says="240"
+    ),
     Case("unknown policy late in list", ("bench",), add("--policies", "oneadapt,nosuch")),
     Case("same video twice", ("bench",), add("{root}/clip.mp4"), says="given twice"),
     Case("same scene twice", ("bench",), lambda a, r: ["bench", "scene:1", "scene:1", *a[2:]]),
@@ -126,6 +141,7 @@ VALID = {
     "gradcheck": ["gradcheck", "VIDEO", "-m", "builtin", "-o", "out", "-s", "1"],
     "bench": ["bench", "VIDEO", "-m", "builtin", "-o", "out", "-s", "1", "--lambdas", "0.3"],
     "demo": ["demo", "--seconds", "2", "--height", "64"],
+    "camera": ["camera", "VIDEO", "--server", "127.0.0.1:9", "--out", "out", "-s", "1"],
     "report": ["report"],
     "train-builtin": ["train-builtin", "--steps", "1"],
     "models pull": ["models", "pull"],

@@ -122,10 +122,12 @@ def test_class_lists(text):
 @example("scene:²")
 @example("scene:99999999999999999999")
 @example("scene")
+@example("scene::")
 def test_scene_specs(spec):
     scene = user_error_or(lambda: scene_from_spec(spec, seconds=1))
     if scene is not None:
-        assert scene.name == f"scene-{int(spec.partition(':')[2] or 0)}"
+        seed = spec.partition(":")[2].partition(":")[0]  # scene[:SEED[:HEIGHT]]
+        assert scene.name == f"scene-{int(seed or 0)}"
 
 
 @FAST

@@ -4,7 +4,6 @@ restarted, a camera killed and restarted, SIGTERM draining the server."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,11 +11,9 @@ import threading
 import time
 from pathlib import Path
 
-import grpc
 import pandas as pd
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from runtime_helpers import free_port
+from runtime_helpers import CHILD_ENV, free_port, start_server
 
 from oneadapt.adapt.gradient_policy import GradientPolicy
 from oneadapt.adapt.policy import PolicyContext
@@ -25,30 +22,6 @@ from oneadapt.media.scene import scene_from_spec
 from oneadapt.runtime.camera import Camera, CameraSettings
 from oneadapt.runtime.grpc_client import GrpcTransport
 from oneadapt.runtime.transport import TransportError
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-
-
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    """``oneadapt serve`` with the built-in detector, once its health check says SERVING."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oneadapt", "serve", "--model", "builtin", "--port", str(port)],
-        stderr=log.open("a"),
-        env=ENV,
-    )
-    deadline = time.monotonic() + 90
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return proc
-            except grpc.RpcError:
-                time.sleep(0.3)
-    proc.kill()
-    raise AssertionError(f"server did not start: {log.read_text()}")
 
 
 def wait_for(condition, timeout: float) -> None:
@@ -105,13 +78,13 @@ def test_camera_killed_and_restarted_resumes_its_stream(tmp_path: Path, shared_d
         "--stream-id", "highway",
     ]  # fmt: skip
     try:
-        first = subprocess.Popen(command, env=ENV, stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(command, env=CHILD_ENV, stderr=subprocess.DEVNULL)
         record = out / "camera.parquet"
         wait_for(lambda: record.exists() and len(pd.read_parquet(record)) >= 3, 90)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         before = len(pd.read_parquet(record))
-        again = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+        again = subprocess.run(command, env=CHILD_ENV, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
     finally:
         server.terminate()

@@ -27,6 +27,7 @@ from oneadapt.runtime.analyzer import Analyzer
 from oneadapt.runtime.camera import Camera, CameraSettings
 from oneadapt.runtime.grpc_client import METHOD, GrpcTransport
 from oneadapt.runtime.grpc_server import MAX_MESSAGE_BYTES
+from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.runtime.metrics import CameraMetrics
 from oneadapt.runtime.transport import TransportError
 from oneadapt.tasks.detection import DetectionTask
@@ -61,11 +62,11 @@ def test_camera_over_grpc_reproduces_run_policy(yolox_highway, tmp_path: Path) -
     assert sent[cols].to_dict("records") == ran[cols].to_dict("records")
     assert len(set(zip(ran["qp"], ran["height"], ran["fps"], strict=True))) > 1  # it adapted
     boxes = pd.read_parquet(tmp_path / "detections.parquet")
-    pending = iter(calls)  # per second: the reference's inference, then the chosen one's
+    pending = iter(calls)  # per second: the server's inference, then the reference's
     for row in ran.itertuples():
         here = next(pending)
         if Configuration(row.qp, row.height, row.fps, space.preset) != space.reference:
-            here = next(pending)
+            next(pending)  # the reference, which only scores the second
         owner = frame_owner(sent_frames(source.fps, source.fps, row.fps), source.fps)
         for frame, position in enumerate(owner):
             got = boxes[(boxes["second"] == row.second) & (boxes["frame"] == frame)]
@@ -86,6 +87,41 @@ def small_segment() -> pb.Segment:
     encoded = encode(segment, Configuration(30, 180, 5))
     size = (segment.width, segment.height)
     return segment_message("a", 0, encoded, size, segment.timestamps.tolist(), True)
+
+
+def test_in_process_and_grpc_transports_answer_alike(small_segment) -> None:
+    """One seam, two transports: the same segments get the same analyses (detections,
+    DNNGrad maps, work done) from an Analyzer in this process and from one behind gRPC, and
+    a truncated one gets INVALID_ARGUMENT from both."""
+    model = load_model("builtin")
+    task = DetectionTask.for_model(model.class_names)
+    source = scene_from_spec("scene:2:180", fps=5, seconds=4)
+    messages = [
+        segment_message("s", s.index, encode(s, config), (s.width, s.height), s.timestamps, True)
+        for s, config in zip(
+            source.segments(4),
+            [Configuration(qp, 180, fps) for qp, fps in [(20, 5), (35, 2), (30, 5), (45, 1)]],
+            strict=True,
+        )
+    ]
+    truncated = pb.Segment()
+    truncated.CopyFrom(small_segment)
+    truncated.h264 = small_segment.h264[: len(small_segment.h264) // 3]
+    local = InProcessTransport(Analyzer(Detector(model), task))
+    with serving(Analyzer(Detector(model), task)) as (port, _):
+        remote = GrpcTransport(f"127.0.0.1:{port}", deadline=30)
+        answers = [(local.analyze(m), remote.analyze(m)) for m in messages]
+        for transport in (local, remote):
+            with pytest.raises(TransportError) as failed:
+                transport.analyze(truncated)
+            assert failed.value.code == "INVALID_ARGUMENT" and not failed.value.retryable
+        remote.close()
+    for here, there in answers:
+        for reply in (here, there):  # only the timings differ
+            reply.dnn_seconds = reply.backward_seconds = 0.0
+        assert here == there
+    assert sum(len(a.feedback) > 0 for a, _ in answers) >= 2
+    assert sum(len(f.rows) for a, _ in answers for f in a.frames) > 0
 
 
 def test_bad_messages_get_invalid_argument_and_the_server_keeps_serving(
@@ -210,3 +246,23 @@ def test_camera_command_with_a_wrong_token_stops_with_one_line(builtin_analyzer,
     assert "wrong" not in result.stderr  # the token is never printed
     record = pd.read_parquet(tmp_path / "camera.parquet")
     assert list(record["reason"]) == ["UNAUTHENTICATED"]
+
+
+def test_camera_command_runs_a_fixed_policy(builtin_analyzer, tmp_path):
+    """``--policy fixed:...`` streams that one configuration, and asks for no DNNGrad."""
+    import subprocess
+    import sys
+
+    with serving(builtin_analyzer) as (port, _):
+        result = subprocess.run(
+            [sys.executable, "-m", "oneadapt", "camera", "scene:1:180", "--server",
+             f"127.0.0.1:{port}", "--seconds", "2", "--policy", "fixed:35/90/2",
+             "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = pd.read_parquet(tmp_path / "camera.parquet")
+    assert list(record["outcome"]) == ["delivered"] * 2
+    assert set(zip(record["qp"], record["height"], record["fps"], strict=True)) == {(35, 90, 2)}
+    assert (record["frames_inferred"] == 2).all() and (record["backward_passes"] == 0).all()
+    assert (record["feedback_bytes"] == 0).all() and (record["camera_encodes"] == 0).all()

@@ -1,3 +1,4 @@
+import socket
 from fractions import Fraction
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 from media_helpers import frame_index, write_counter_video
 
 from oneadapt.errors import OneAdaptError
+from oneadapt.media import sources
 from oneadapt.media.sources import VideoSource
 
 
@@ -65,3 +67,21 @@ def test_real_clips_resample_to_ten_fps(shared_data):
         segs = list(VideoSource(shared_data / "videos" / name).segments())
         assert len(segs) == seconds
         assert all(len(s) == 10 for s in segs)
+
+
+def test_rtsp_listen_on_a_busy_port_names_the_fix():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OneAdaptError, match="free port"):
+            VideoSource(f"rtsp-listen://127.0.0.1:{port}/live")
+
+
+def test_rtsp_listen_without_a_publisher_says_how_to_push(monkeypatch):
+    monkeypatch.setattr(sources, "OPEN_TIMEOUT_S", 1.0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(OneAdaptError, match=r"nothing was pushed .* within 1 s.*-f rtsp"):
+        VideoSource(f"rtsp-listen://127.0.0.1:{port}/live")

@@ -34,7 +34,7 @@ from oneadapt.adapt.policy import FixedPolicy, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
-from oneadapt.knobs import ConfigSpace, Configuration, Knob
+from oneadapt.knobs import ConfigSpace, Configuration, Knob, parse_fixed
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
@@ -169,24 +169,6 @@ def downsampled_grid(space: ConfigSpace, levels: int) -> list[Configuration]:
     """The Cartesian product of every knob's :func:`downsample`."""
     qps, heights, rates = (downsample(k, levels) for k in space.knobs)
     return [Configuration(q, h, f, space.preset) for q in qps for h in heights for f in rates]
-
-
-def parse_fixed(spec: str, preset: str = "veryfast") -> Configuration:
-    """``fixed:QP/HEIGHT/FPS`` (e.g. ``fixed:30/240/5``) -> that configuration."""
-    _, _, body = spec.partition(":")
-    parts = body.split("/") if body.isascii() else []  # int() refuses e.g. "²"
-    if not spec.startswith("fixed:") or len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise OneAdaptError(
-            f"{spec!r} is not a fixed-configuration policy.",
-            "Write fixed:QP/HEIGHT/FPS, e.g. fixed:30/240/5.",
-        )
-    qp, height, fps = (int(p) for p in parts)
-    if not 0 <= qp <= 51 or height < 16 or height % 2 or fps < 1:
-        raise OneAdaptError(
-            f"{spec!r} has an invalid value.",
-            "Use a QP in 0..51, an even height >= 16 and a frame rate >= 1.",
-        )
-    return Configuration(qp, height, fps, preset)
 
 
 class ProfilingPolicy(Policy):

@@ -1,11 +1,15 @@
-"""Stream a source through a policy second by second, as camera and server would, and
-record what every second cost and achieved.
+"""Stream a source through a policy second by second, as camera and server do, and record
+what every second cost and achieved.
 
-Per second: the policy decides a configuration; the camera encodes it; if the policy wants
-DNNGrad the server runs its last sent frame forward and backward, and that forward pass is
-also the frame's inference; the server infers the other sent frames (:func:`measure`,
-scored against the same second at the reference configuration) and returns the compact
-map; the policy observes. Adaptation work (here the backward pass) is charged to the policy.
+Camera and server are the deployed programs' halves joined by the in-process transport
+(:class:`InProcessTransport`): per second the policy decides a configuration, the camera
+encodes it and sends the Segment message; the server (:class:`Analyzer`) decodes it, runs
+DNNGrad when the policy wants it (its forward pass is also the inference of those frames),
+infers the other sent frames and answers with an Analysis (detections, the compact map
+after a backward pass); the policy observes with the last map it received. Only the
+evaluation is outside that flow: the answer's detections are scored against the same
+second at the reference configuration (:func:`measure`). Adaptation work (the backward
+pass, the camera's probes) is charged to the policy.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-from oneadapt.adapt.gradients import DNNGradServer, DNNGradSettings
+from oneadapt.adapt.gradients import DNNGradSettings
 from oneadapt.adapt.policy import Feedback, Overhead, Policy
 from oneadapt.console import Progress
 from oneadapt.evaluate.measure import measure
@@ -26,8 +30,12 @@ from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace
 from oneadapt.media.codec import encode
 from oneadapt.media.sources import Source
+from oneadapt.protocol.feedback import FeedbackMap
+from oneadapt.protocol.messages import detection_rows, segment_message
+from oneadapt.runtime.analyzer import Analyzer
+from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.storage import atomic_path, atomic_write_text
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.detection import Detections, DetectionTask
 
 COLUMNS = (
     "second",
@@ -62,7 +70,8 @@ def run_policy(
 ) -> pd.DataFrame:
     """One row per second (columns :data:`COLUMNS`): the configuration used, its accuracy
     against the reference, bytes, DNN work, and the policy's adaptation overhead."""
-    server = DNNGradServer(detector.model, task, grad_settings) if policy.wants_dnn_grad else None
+    transport = InProcessTransport(Analyzer(detector, task, grad_settings))
+    grad_map: FeedbackMap | None = None
     rows = []
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -77,38 +86,49 @@ def run_policy(
         for segment in source.segments(seconds):
             config = space.validate(policy.decide(segment.index, segment))
             encoded = encode(segment, config)
-            grad_map, known = None, None
-            if server:
-                grad_map = server.feedback(segment.index, encoded)
-                known = server.last_inferred
-                policy.charge(
-                    Overhead(
-                        backward_passes=server.last_passes,
-                        backward_seconds=server.last_backward_seconds,
-                    )
+            size = (segment.width, segment.height)
+            times = segment.timestamps.tolist()
+            message = segment_message(
+                "run", segment.index, encoded, size, times, policy.wants_dnn_grad
+            )
+            reply = transport.analyze(message)
+            if reply.feedback:  # a backward pass ran; in between the camera keeps the last map
+                grad_map = FeedbackMap.from_bytes(reply.feedback)
+            policy.charge(
+                Overhead(
+                    backward_passes=reply.backward_passes,
+                    backward_seconds=reply.backward_seconds,
                 )
-            if config == space.reference:
-                ref = here = measure(segment, config, detector, task, None, encoded, known)
-            else:
+            )
+            accuracy = 1.0  # the reference scores itself 1
+            if config != space.reference:
                 ref = measure(segment, space.reference, detector, task, None)
-                here = measure(segment, config, detector, task, ref.detections, encoded, known)
-            if server:
-                server.record(segment.index, encoded, here.detections)
+                found = [Detections.from_array(boxes) for boxes in detection_rows(reply)]
+                accuracy = task.accuracy(found, ref.detections)
             policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()
-            row = {"second": segment.index, **here.row()}
-            row.update(
-                kbps=here.bytes * 8 / 1000,
-                backward_passes=spent.backward_passes,
-                backward_seconds=spent.backward_seconds,
-                camera_encodes=spent.camera_encodes,
-                camera_seconds=spent.camera_seconds,
-                profiling_inferences=spent.profiling_inferences,
-                profiling_seconds=spent.profiling_seconds,
-                feedback_bytes=grad_map.nbytes if server and server.last_passes else 0,
+            rows.append(
+                {
+                    "second": segment.index,
+                    "qp": config.qp,
+                    "height": config.height,
+                    "fps": config.fps,
+                    "accuracy": accuracy,
+                    "bytes": encoded.num_bytes,
+                    "kbps": encoded.num_bytes * 8 / 1000,
+                    "frames_inferred": reply.frames_inferred,
+                    "dnn_seconds": reply.dnn_seconds,
+                    "encode_seconds": encoded.encode_seconds,
+                    "backward_passes": spent.backward_passes,
+                    "backward_seconds": spent.backward_seconds,
+                    "camera_encodes": spent.camera_encodes,
+                    "camera_seconds": spent.camera_seconds,
+                    "profiling_inferences": spent.profiling_inferences,
+                    "profiling_seconds": spent.profiling_seconds,
+                    "feedback_bytes": len(reply.feedback),
+                }
             )
-            rows.append(row)
-            bar.update(job, advance=1, status=f"{config.label()}  acc {here.accuracy:.2f}")
+            bar.update(job, advance=1, status=f"{config.label()}  acc {accuracy:.2f}")
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

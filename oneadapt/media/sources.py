@@ -18,7 +18,21 @@ import numpy as np
 
 from oneadapt.errors import MediaError
 
-STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+LISTEN_SCHEME = "rtsp-listen://"
+"""``rtsp-listen://HOST:PORT/PATH``: the source is the RTSP server and waits for a publisher
+to push to ``rtsp://HOST:PORT/PATH`` (ANNOUNCE/RECORD, e.g. ``ffmpeg -f rtsp``). FFmpeg can
+only push RTSP, not serve it to pulling clients, so this is how an FFmpeg-fed RTSP stream
+(or a camera configured to push) reaches oneadapt without a separate RTSP server."""
+STREAM_SCHEMES = (
+    "rtsp://",
+    "rtsps://",
+    LISTEN_SCHEME,
+    "rtmp://",
+    "http://",
+    "https://",
+    "udp://",
+    "tcp://",
+)
 OPEN_TIMEOUT_S = 20.0
 
 
@@ -109,7 +123,8 @@ def chunk_seconds(
 
 
 class VideoSource(Source):
-    """A file PyAV can decode (mp4, avi, mkv, ...; any video codec) or a stream URL."""
+    """A file PyAV can decode (mp4, avi, mkv, ...; any video codec), a stream URL, or an RTSP
+    stream pushed to it (:data:`LISTEN_SCHEME`)."""
 
     def __init__(self, location: str | Path, fps: int = 10) -> None:
         self.location = str(location)
@@ -154,10 +169,22 @@ class VideoSource(Source):
         return self.location.startswith(STREAM_SCHEMES)
 
     def _open(self) -> av.container.InputContainer:
-        options = {"rtsp_transport": "tcp"} if self.location.startswith("rtsp") else {}
+        url, options = self.location, {}
+        listening = url.startswith(LISTEN_SCHEME)
+        if listening:  # FFmpeg's RTSP demuxer as the server; it needs its own timeout
+            url = "rtsp://" + url.removeprefix(LISTEN_SCHEME)
+            options = {"rtsp_flags": "listen", "listen_timeout": f"{OPEN_TIMEOUT_S:.0f}"}
+        elif url.startswith("rtsp"):
+            options = {"rtsp_transport": "tcp"}
         try:
-            container = av.open(self.location, options=options, timeout=OPEN_TIMEOUT_S)
+            container = av.open(url, options=options, timeout=OPEN_TIMEOUT_S)
         except av.error.ExitError:  # FFmpeg's own word for its timeout: "Immediate exit requested"
+            if listening:
+                raise MediaError(
+                    f"nothing was pushed to {url} within {OPEN_TIMEOUT_S:g} s.",
+                    f"Push a stream there while it listens, e.g. ffmpeg -re -i CLIP "
+                    f"-c:v libx264 -f rtsp -rtsp_transport tcp {url}",
+                ) from None
             raise MediaError(
                 f"no video arrived from {self.location} within {OPEN_TIMEOUT_S:g} s.",
                 "Check that the stream is live and the URL, port and protocol are right.",
@@ -165,7 +192,9 @@ class VideoSource(Source):
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise MediaError(
                 f"cannot decode {self.location}: {exc}.",
-                "Pass a video file or stream URL that ffmpeg can read.",
+                "Listen on a free port of an address of this machine."
+                if listening
+                else "Pass a video file or stream URL that ffmpeg can read.",
             ) from None
         if not container.streams.video:
             container.close()

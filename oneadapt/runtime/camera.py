@@ -6,9 +6,10 @@ so against a server it makes the decisions ``oneadapt run`` makes. It imports no
 
 One call is in flight at a time, on a worker thread. Reading a file flat out, the camera
 waits for each second's answer before deciding the next, as ``run_policy`` does; in real
-time it captures on schedule: a second captured while an answer is outstanding keeps the
-last configuration, and the answer is learnt from when it comes (answers for older queued
-seconds are only recorded, their raw frames are not kept).
+time (a file with ``realtime``, or any live stream, which paces itself) it captures on
+schedule: a second captured while an answer is outstanding keeps the last configuration,
+and the answer is learnt from when it comes (answers for older queued seconds are only
+recorded, their raw frames are not kept).
 
 Faults: a segment the server did not take stays in a bounded on-disk queue (``DIR/queue``)
 and is retried with exponential backoff, oldest first, while capture goes on under the
@@ -168,7 +169,8 @@ class Camera:
         """Capture, send and adapt until the source ends (or ``seconds``), then deliver what
         is queued for at most ``settings.drain`` seconds; returns the record."""
         done = max([*self.rows, *(p.message.second for p in self.queue)], default=-1) + 1
-        offset = done if getattr(self.source, "is_stream", False) else 0
+        live = getattr(self.source, "is_stream", False)
+        offset = done if live else 0
         start = time.monotonic()
         paced = 0
         try:
@@ -176,11 +178,14 @@ class Camera:
                 if segment.index + offset < done:
                     continue  # a restarted camera on a replayable source resumes after them
                 paced += 1
-                if self.settings.realtime:
+                if live:  # the stream paces itself: its next second is due a second from now
+                    due = time.monotonic() + 1.0
+                elif self.settings.realtime:
                     time.sleep(max(0.0, start + paced - time.monotonic()))
+                    due = start + paced + 1
                 self._capture(segment, segment.index + offset)
-                if self.settings.realtime:  # answers may come while the next second is captured
-                    self._flush(start + paced + 1, wait=False, back_off=True)
+                if live or self.settings.realtime:  # answers may come during the next capture
+                    self._flush(due, wait=False, back_off=True)
                 else:  # the next decision waits for this second's answer, as in run_policy
                     self._flush(math.inf, wait=True, back_off=False)
             self._flush(time.monotonic() + self.settings.drain, wait=True, back_off=True)

@@ -28,6 +28,7 @@ from oneadapt.cli import (
 )
 from oneadapt.errors import ConfigurationError
 from oneadapt.inputs import check_budget, check_lambda, parse_classes, parse_ints
+from oneadapt.knobs import ConfigSpace, parse_fixed
 
 TokenOpt = Annotated[
     str | None,
@@ -103,12 +104,20 @@ def serve(
 def camera(
     source: Annotated[
         str,
-        typer.Argument(help="Video file, stream URL (rtsp://, http://) or scene:SEED[:HEIGHT]."),
+        typer.Argument(
+            help="Video file, stream URL (rtsp://, http://), rtsp-listen://HOST:PORT/PATH "
+            "(receive an RTSP stream pushed there, e.g. by ffmpeg -f rtsp) or "
+            "scene:SEED[:HEIGHT]."
+        ),
     ],
     server: Annotated[str, typer.Option(help="The server's HOST:PORT.")],
     out: OutOpt,
     policy: Annotated[
-        str, typer.Option(help="Only 'oneadapt' (the gradient policy).")
+        str,
+        typer.Option(
+            help="oneadapt (the gradient policy) or fixed:QP/HEIGHT/FPS; the baselines that "
+            "choose by accuracy against the reference cannot run on a camera."
+        ),
     ] = "oneadapt",
     lam: Annotated[float, typer.Option("--lambda", help="Resource weight against accuracy.")] = 0.3,
     max_kbps: Annotated[
@@ -117,7 +126,11 @@ def camera(
     ] = None,
     seconds: SecondsOpt = None,
     realtime: Annotated[
-        bool, typer.Option(help="Capture at the source's own pace (files play as fast as read).")
+        bool,
+        typer.Option(
+            help="Capture files at their own pace (without it they play as fast as read; "
+            "live streams always run in real time)."
+        ),
     ] = False,
     token: TokenOpt = None,
     tls_ca: Annotated[Path | None, typer.Option(help="PEM CA certificate (enables TLS).")] = None,
@@ -137,21 +150,30 @@ def camera(
     Writes DIR/camera.parquet (one row per second, with its delivery outcome) and
     DIR/detections.parquet (the server's detections); unsent seconds wait in DIR/queue.
     """
-    if policy != "oneadapt":
+    policy = policy.strip()
+    if policy.startswith("fixed:"):
+        parse_fixed(policy)
+    elif policy != "oneadapt":
         raise ConfigurationError(
-            f"the camera cannot run policy {policy!r}.",
-            "Use --policy oneadapt (profiling baselines need the server's DNN on the camera).",
+            f"the camera cannot run policy {policy!r}: only oneadapt and fixed:QP/HEIGHT/FPS "
+            "run on a camera (best-fixed, awstream, chameleon and oracle choose by accuracy "
+            "against the reference configuration, which a deployed camera does not have).",
+            "Use --policy oneadapt or --policy fixed:QP/HEIGHT/FPS.",
         )
     existing_file(tls_ca, "--tls-ca")
     lam = check_lambda(lam)
     if max_kbps is not None:
         max_kbps = check_budget(max_kbps, "--max-kbps")
+        if policy != "oneadapt":
+            raise ConfigurationError(
+                f"--max-kbps needs the oneadapt policy, not {policy!r}.",
+                "Use --policy oneadapt with --max-kbps, or drop --max-kbps.",
+            )
     grid = [
         parse_ints(text, f"--{name}") for text, name in ((qp, "qp"), (res, "res"), (fps, "fps"))
     ]
     from oneadapt.adapt.gradient_policy import GradientPolicy
-    from oneadapt.adapt.policy import PolicyContext
-    from oneadapt.knobs import ConfigSpace
+    from oneadapt.adapt.policy import FixedPolicy, Policy, PolicyContext
     from oneadapt.media.sources import open_source
     from oneadapt.runtime.camera import Camera, CameraSettings
     from oneadapt.runtime.grpc_client import GrpcTransport
@@ -160,7 +182,11 @@ def camera(
 
     video = open_source(source, fps=analysis_fps, scene_seconds=seconds or 60)
     space = ConfigSpace.default(video.height, analysis_fps, *grid)
-    chosen = GradientPolicy(PolicyContext(space), lam, max_kbps=max_kbps)
+    chosen: Policy = (
+        FixedPolicy(space.validate(parse_fixed(policy, space.preset)))
+        if policy.startswith("fixed:")
+        else GradientPolicy(PolicyContext(space), lam, max_kbps=max_kbps)
+    )
     settings = CameraSettings(stream_id or stream_name(source), realtime, queue_size)
     metrics = CameraMetrics(settings.stream_id)
     if metrics_port is not None:
