@@ -136,7 +136,7 @@ def test_feedback_messages_from_random_bytes(data):
     user_error_or(lambda: FeedbackMap.from_bytes(data))
 
 
-header = struct.Struct("<4sIHHHHHff")
+header = struct.Struct("<4sIHHHHHfB")
 
 
 @FAST
@@ -153,13 +153,13 @@ header = struct.Struct("<4sIHHHHHff")
 def test_feedback_messages_with_any_header(second, block, fh, fw, hb, wb, scale, stale):
     """A well-formed v2 message with arbitrary header fields either decodes into a map
     whose fields agree (usable by the camera) or is refused."""
-    data = header.pack(b"OAG2", second, block, fh, fw, hb, wb, scale, stale) + zlib.compress(
-        bytes(hb * wb)
-    )
+    curve = struct.pack("<f", stale)
+    data = header.pack(b"OAG2", second, block, fh, fw, hb, wb, scale, 1) + curve
+    data += zlib.compress(bytes(hb * wb))
     grad_map = user_error_or(lambda: FeedbackMap.from_bytes(data))
     if grad_map is not None:
         assert grad_map.block >= 1
-        assert grad_map.staleness is None or 0 <= grad_map.staleness <= 1
+        assert grad_map.staleness is not None and 0 <= grad_map.staleness[0] <= 1
         assert grad_map.levels.shape == (-(-fh // block), -(-fw // block))
         assert np.isfinite(grad_map.weights()).all()
 

@@ -25,45 +25,60 @@ def _segment(xs: list[float]) -> list[Detections]:
     return [_car(x) for x in xs]
 
 
-def test_a_still_scene_loses_nothing_and_a_fast_one_everything_per_frame_apart() -> None:
-    meter = StalenessMeter(TASK)
+def test_the_loss_is_measured_per_age_and_spans_segments() -> None:
+    meter = StalenessMeter(TASK, max_age=2)
     sent = np.array([0, 2])
     meter.observe(0, sent, 4, _segment([0, 0, 0, 0]))
     meter.observe(1, sent, 4, _segment([0, 0, 0, 0]))
-    assert meter.take() == 0.0
-    # Each sent frame's box is 100 px from the last sent one: every pair scores F1 0, and
-    # the pairs are 2 frames apart (also across the segment boundary).
+    assert meter.take() == (pytest.approx(np.nan, nan_ok=True), 0.0)  # no pair 1 frame apart
+    # Every sent frame's box is 100 px from the last one: pairs 2 frames apart (also across
+    # the segment boundary) score F1 0.
     meter.observe(2, sent, 4, _segment([100, 100, 200, 200]))
     meter.observe(3, sent, 4, _segment([300, 300, 400, 400]))
-    assert meter.take() == pytest.approx(1 / 2)
+    assert meter.take()[1] == 1.0
     assert meter.take() is None  # nothing seen since
 
 
+def test_a_box_that_moves_a_little_counts_until_its_overlap_is_lost() -> None:
+    meter = StalenessMeter(TASK, max_age=4)
+    meter.observe(0, np.arange(8), 8, _segment([2.0 * i for i in range(8)]))  # 2 px a frame
+    # A 20-px box 2, 4, 6 px away still overlaps by IoU >= 0.5; 8 px away (IoU 0.43) it is
+    # lost: F1 is a step in the displacement, which one age could not tell.
+    assert meter.take() == (0.0, 0.0, 0.0, 1.0)
+
+
 def test_a_lost_second_makes_no_pair() -> None:
-    meter = StalenessMeter(TASK)
+    meter = StalenessMeter(TASK, max_age=4)
     meter.observe(0, np.array([3]), 4, _segment([0, 0, 0, 0]))
     meter.observe(5, np.array([0]), 4, _segment([500, 0, 0, 0]))
     assert meter.take() is None
 
 
-def test_staleness_loss_grows_with_the_frames_skipped_and_saturates() -> None:
-    every = np.arange(10)
-    assert staleness_loss(0.1, every, 10) == 0.0
-    assert staleness_loss(0.1, np.array([0, 2, 4, 6, 8]), 10) == pytest.approx(0.05)
-    assert staleness_loss(0.1, np.array([0, 5]), 10) == pytest.approx(0.2)
-    assert staleness_loss(1.0, np.array([0, 5]), 10) == pytest.approx(0.8)  # min(1, age)
+def test_staleness_loss_reads_the_curve_at_each_frames_age() -> None:
+    curve = (0.0, 0.2, np.nan, 0.6)
+    assert staleness_loss(curve, np.arange(10), 10) == 0.0
+    assert staleness_loss(curve, np.array([0, 2, 4, 6, 8]), 10) == pytest.approx(0.0)
+    # ages 0..4 twice: 0, 0, 0.2, 0.4 (between 0.2 and 0.6), 0.6
+    assert staleness_loss(curve, np.array([0, 5]), 10) == pytest.approx(1.2 / 5)
+    # beyond the last measured age: proportional (0.15 a frame), at most 1
+    assert staleness_loss(curve, np.array([0]), 10) == pytest.approx(
+        (0 + 0 + 0.2 + 0.4 + 0.6 + 0.75 + 0.9 + 1 + 1 + 1) / 10
+    )
 
 
-def test_the_rate_travels_in_the_feedback_message() -> None:
+def test_the_curve_travels_in_the_feedback_message() -> None:
     values = np.ones((2, 3))
-    sent = FeedbackMap.quantize(4, 16, (32, 48), values, staleness=0.123)
+    sent = FeedbackMap.quantize(4, 16, (32, 48), values, staleness=(np.nan, 0.123))
     back = FeedbackMap.from_bytes(sent.to_bytes())
-    assert back.staleness == sent.staleness == pytest.approx(0.123, rel=1e-6)
+    assert np.isnan(back.staleness[0]) and back.staleness[1] == pytest.approx(0.123, rel=1e-6)
+    assert back.staleness[1] == sent.staleness[1]  # float32 on both sides
     unknown = FeedbackMap.from_bytes(FeedbackMap.quantize(4, 16, (32, 48), values).to_bytes())
     assert unknown.staleness is None
-    bad = FeedbackMap(4, 16, 32, 48, 1.0, np.zeros((2, 3), np.uint8), staleness=2.0)
+    bad = FeedbackMap(4, 16, 32, 48, 1.0, np.zeros((2, 3), np.uint8), staleness=(2.0,))
     with pytest.raises(ProtocolError):
         FeedbackMap.from_bytes(bad.to_bytes())
+    with pytest.raises(ProtocolError):  # truncated inside the curve
+        FeedbackMap.from_bytes(sent.to_bytes()[:31])
 
 
 def test_only_picture_knobs_keep_their_cheapest_value_as_a_probe() -> None:

@@ -27,17 +27,19 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
 
 The frame-rate knob (:data:`TEMPORAL_KNOB`) is the exception: what it costs is outputs that
 are some frames old, which the pixel estimate cannot see (:mod:`oneadapt.adapt.staleness`).
-Its estimate is the server's measured staleness rate times the frames' ages under each
-frame rate (:func:`staleness_loss`), which holds for every value of the list at once; so,
+Its estimate is the server's measured loss of an output per age in frames, read at the
+frames' ages under each frame rate (:func:`staleness_loss`), which holds for every value of
+the list at once; so,
 like the frame-filtering thresholds of method.md section 4, it takes a closed-form step:
-each second the value with the best estimated objective (:func:`temporal_options`, whose
-encodes are only for the bytes).
+each second the value with the best estimated objective among the current one and its
+neighbours (:func:`temporal_options`, whose encodes are only for the bytes).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,13 +88,19 @@ def salient_squared_error(
     return error
 
 
-def staleness_loss(rate: float, sent: np.ndarray, frames: int) -> float:
+def staleness_loss(curve: Sequence[float], sent: np.ndarray, frames: int) -> float:
     """Estimated accuracy lost to reused outputs when only ``sent`` of a segment's ``frames``
-    are inferred: the mean over frames of ``min(1, rate * age)``, ``age`` being the frames
-    since the output it reuses (first order in the measured per-frame ``rate``)."""
+    are inferred, on the server's measured ``curve`` (loss of an output at ages 1..len in
+    frames; NaN where unmeasured): the mean over frames of the loss at their age, linear
+    between measured ages (0 at age 0), proportional beyond the last one, at most 1."""
     sent = np.asarray(sent, dtype=int)
-    age = np.arange(frames) - sent[frame_owner(sent, frames)]
-    return float(np.minimum(1.0, rate * age).mean())
+    ages = (np.arange(frames) - sent[frame_owner(sent, frames)]).astype(float)
+    values = np.concatenate([[0.0], np.asarray(curve, dtype=float)])
+    known = np.flatnonzero(~np.isnan(values))
+    last = int(known[-1])
+    inside = np.interp(ages, known, values[known])
+    beyond = values[last] * ages / last if last > 0 else np.zeros_like(ages)
+    return float(np.minimum(1.0, np.where(ages > last, beyond, inside)).mean())
 
 
 @dataclass
@@ -166,10 +174,10 @@ def probe_knobs(
         other: Bitstream
         if temporal:
             other = compress(segment, changed)
-            rate = float(dnn_grad.staleness or 0.0)
+            curve = dnn_grad.staleness or ()
             loss = abs(
-                staleness_loss(rate, other.sent, frames)
-                - staleness_loss(rate, current.sent, frames)
+                staleness_loss(curve, other.sent, frames)
+                - staleness_loss(curve, current.sent, frames)
             )
         elif salient:
             other = decoded = encode(segment, changed)
@@ -205,24 +213,22 @@ class TemporalOption:
 
 
 def temporal_options(
-    segment: Segment, current: EncodedSegment, knob: Knob, rate: float
+    segment: Segment, current: EncodedSegment, knob: Knob, curve: Sequence[float]
 ) -> tuple[list[TemporalOption], Overhead]:
-    """Every value of the temporal ``knob`` at the measured staleness ``rate``: the current
-    encode and one compress per other value (bytes only: nothing is decoded)."""
+    """The current value of the temporal ``knob`` and its neighbours in the list, on the
+    measured staleness ``curve``: one compress per neighbour (bytes only: nothing is
+    decoded), so a step moves at most one value a second and costs the camera at most two
+    encodes."""
     start = time.perf_counter()
     frames = len(current.decoded)
+    i = knob.index(getattr(current.config, knob.name))
     options = []
-    for value in knob.values:
+    for value in knob.values[max(i - 1, 0) : i + 2]:
         here = current.config.with_knob(knob.name, value)
         stream: Bitstream = current if here == current.config else compress(segment, here)
-        options.append(
-            TemporalOption(
-                value, stream.num_bytes, len(stream.sent), staleness_loss(rate, stream.sent, frames)
-            )
-        )
-    spent = Overhead(
-        camera_encodes=len(knob.values) - 1, camera_seconds=time.perf_counter() - start
-    )
+        loss = staleness_loss(curve, stream.sent, frames)
+        options.append(TemporalOption(value, stream.num_bytes, len(stream.sent), loss))
+    spent = Overhead(camera_encodes=len(options) - 1, camera_seconds=time.perf_counter() - start)
     return options, spent
 
 
@@ -369,10 +375,10 @@ class GradientPolicy(Policy):
         )
         return probe.accuracy_loss / max(change, 1e-9)
 
-    def choose_temporal(self, feedback: Feedback, knob: Knob, rate: float) -> None:
+    def choose_temporal(self, feedback: Feedback, knob: Knob, curve: Sequence[float]) -> None:
         """The closed-form step of the temporal knob: the value whose estimated objective
         (accuracy lost to stale outputs, resources of its own encode) is best."""
-        options, overhead = temporal_options(feedback.segment, feedback.encoded, knob, rate)
+        options, overhead = temporal_options(feedback.segment, feedback.encoded, knob, curve)
         self.charge(overhead)
         best = max(options, key=lambda o: -o.loss - self.lam * self.resource(o.bytes, o.frames))
         self.values[knob.name] = best.value

@@ -152,7 +152,7 @@ class DNNGradServer:
 
     The forward pass of DNNGrad is also the server's inference of the back-propagated
     frames (:attr:`last_inferred`), so the extra server work is the backward pass alone.
-    The server's outputs on every segment (:meth:`record`) feed the staleness rate that
+    The server's outputs on every segment (:meth:`record`) feed the staleness curve that
     each new map carries for the frame-rate knob (:mod:`oneadapt.adapt.staleness`).
     """
 
@@ -170,12 +170,14 @@ class DNNGradServer:
         """Per back-propagated frame (index into the decoded segment): its detections from
         the forward pass and that pass's seconds per frame."""
         self._message: FeedbackMap | None = None
-        self._staleness = StalenessMeter(task)
-        self._stale_rate: float | None = None
+        self._staleness: StalenessMeter | None = None
+        self._stale_curve: tuple[float, ...] | None = None
 
     def record(self, second: int, encoded: EncodedSegment, outputs: list[Detections]) -> None:
         """The server's output for every frame of a segment it inferred (after
         :meth:`feedback`, which may have supplied some of them)."""
+        if self._staleness is None:  # ages up to half a segment; older ones extrapolate
+            self._staleness = StalenessMeter(self.task, max(len(outputs) // 2, 1))
         self._staleness.observe(second, encoded.sent, len(outputs), outputs)
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
@@ -199,9 +201,9 @@ class DNNGradServer:
         self.last_inferred = {
             int(i): (d, per_frame) for i, d in zip(picks, result.detections, strict=True)
         }
-        rate = self._staleness.take()
-        self._stale_rate = self._stale_rate if rate is None else rate
+        curve = self._staleness.take() if self._staleness else None
+        self._stale_curve = self._stale_curve if curve is None else curve
         self._message = FeedbackMap.quantize(
-            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes, self._stale_rate
+            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes, self._stale_curve
         )
         return self._message

@@ -5,14 +5,17 @@ costs is the accuracy of outputs that are a few frames old. The accuracy proxy b
 DNNGrad cannot see that: a stale output keeps its scores, only its boxes are in the wrong
 place (measured: the pixel estimate put frame-rate losses at 0.17x of the truth on the
 built-in scene and at 1.5-5.7x on YOLOX clips). The server can measure it directly and for
-free: the outputs it already computed for consecutive sent frames, scored against each
-other with the task's own accuracy, say how much accuracy one frame of age costs on this
-content right now. It travels to the camera in the DNNGrad message
+free: the outputs it already computed for sent frames, scored against each other with the
+task's own accuracy, say how much accuracy an output ``k`` frames old has lost on this
+content right now, for every ``k`` the sent frames are apart. Per-frame F1 is a step in the
+displacement (a box counts until its IoU falls under 0.5), so the loss is measured per age,
+not extrapolated from one. The curve travels to the camera in the DNNGrad message
 (:attr:`oneadapt.protocol.feedback.FeedbackMap.staleness`).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,18 +24,18 @@ from oneadapt.tasks.detection import Detections, DetectionTask
 
 
 class StalenessMeter:
-    """Accumulates, over consecutive sent frames of one stream, the accuracy an output loses
-    per frame of age: ``sum(1 - accuracy(older output, newer output)) / sum(frames apart)``.
+    """Accumulates, over pairs of sent frames of one stream at most ``max_age`` frames apart,
+    the mean ``1 - accuracy(older output, newer output)`` per age in frames.
 
-    Pairs span segment boundaries (the last sent frame of one second and the first of the
-    next) but not gaps longer than one segment (a lost second says nothing about motion).
+    Pairs span segment boundaries but not gaps (a lost second says nothing about motion).
     """
 
-    def __init__(self, task: DetectionTask) -> None:
+    def __init__(self, task: DetectionTask, max_age: int) -> None:
         self.task = task
-        self._last: tuple[int, Detections] | None = None
-        self._loss = 0.0
-        self._age = 0
+        self.max_age = max_age
+        self._recent: deque[tuple[int, Detections]] = deque()
+        self._loss = np.zeros(max_age + 1)
+        self._pairs = np.zeros(max_age + 1)
 
     def observe(
         self, second: int, sent: np.ndarray, frames: int, outputs: Sequence[Detections]
@@ -42,14 +45,20 @@ class StalenessMeter:
         for index in np.asarray(sent, dtype=int):
             frame = second * frames + int(index)
             output = outputs[int(index)]
-            if self._last is not None and 0 < frame - self._last[0] <= frames:
-                self._loss += 1.0 - self.task.frame_accuracy(self._last[1], output)
-                self._age += frame - self._last[0]
-            self._last = (frame, output)
+            while self._recent and frame - self._recent[0][0] > self.max_age:
+                self._recent.popleft()
+            for older, old_output in self._recent:
+                age = frame - older
+                self._loss[age] += 1.0 - self.task.frame_accuracy(old_output, output)
+                self._pairs[age] += 1
+            self._recent.append((frame, output))
 
-    def take(self) -> float | None:
-        """Accuracy lost per frame of age since the last call; None when no pair was seen."""
-        if self._age == 0:
+    def take(self) -> tuple[float, ...] | None:
+        """Mean loss per age 1..max_age since the last call (NaN where no pair was that far
+        apart); None when no pair was seen."""
+        if not self._pairs[1:].any():
             return None
-        rate, self._loss, self._age = self._loss / self._age, 0.0, 0
-        return rate
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curve = np.where(self._pairs > 0, self._loss / np.maximum(self._pairs, 1), np.nan)
+        self._loss[:], self._pairs[:] = 0.0, 0.0
+        return tuple(float(v) for v in curve[1:])

@@ -1,5 +1,5 @@
 """The compact DNNGrad message the server sends the camera (numpy only, so the camera side
-never imports torch): 8-bit levels per block, one float scale, the measured staleness rate
+never imports torch): 8-bit levels per block, one float scale, the measured staleness curve
 (:mod:`oneadapt.adapt.staleness`), a versioned binary header.
 
 It travels as the ``feedback`` bytes of an ``Analysis`` (``oneadapt.proto``); the per-block
@@ -17,8 +17,8 @@ import numpy as np
 from oneadapt.errors import ProtocolError
 
 _MAGIC = b"OAG2"
-_HEADER = struct.Struct("<4sIHHHHHff")  # magic, second, block, frame h, w, blocks h, w, scale,
-# staleness (NaN: not measured yet)
+_HEADER = struct.Struct("<4sIHHHHHfB")  # magic, second, block, frame h, w, blocks h, w, scale,
+# then that many float32 staleness values (loss at ages 1..n; NaN: no pair that far apart)
 
 
 def block_mean(x: np.ndarray, block: int) -> np.ndarray:
@@ -53,9 +53,10 @@ class FeedbackMap:
     """Gradient value of level 255."""
     levels: np.ndarray
     """uint8 [ceil(H / block), ceil(W / block)]."""
-    staleness: float | None = None
-    """Accuracy an output loses per analysis frame of age on this stream, measured by the
-    server on consecutive sent frames; None until it has seen a pair."""
+    staleness: tuple[float, ...] | None = None
+    """Accuracy an output has lost at ages 1..n analysis frames on this stream, measured by
+    the server on pairs of sent frames (NaN: no pair that far apart); None until it has
+    seen a pair."""
 
     @classmethod
     def quantize(
@@ -65,7 +66,7 @@ class FeedbackMap:
         frame_size: tuple[int, int],
         values: np.ndarray,
         max_bytes: int | None = None,
-        staleness: float | None = None,
+        staleness: tuple[float, ...] | None = None,
     ) -> FeedbackMap:
         """8-bit levels of ``values`` (0 = 0, 255 = max). If the message would exceed
         ``max_bytes``, levels are rounded to multiples of 2, 4, ... (fewer distinct levels
@@ -78,7 +79,9 @@ class FeedbackMap:
         step = 1
         while True:
             levels = np.clip(np.rint(exact / step) * step, 0, 255).astype(np.uint8)
-            stale = None if staleness is None else float(np.float32(staleness))  # as on the wire
+            stale = None  # as on the wire: float32
+            if staleness is not None:
+                stale = tuple(float(v) for v in np.asarray(staleness, np.float32))
             message = cls(second, block, frame_size[0], frame_size[1], scale, levels, stale)
             if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
                 return message
@@ -90,7 +93,7 @@ class FeedbackMap:
 
     def to_bytes(self) -> bytes:
         hb, wb = self.levels.shape
-        stale = float("nan") if self.staleness is None else self.staleness
+        stale = np.asarray(self.staleness or (), "<f4")
         header = _HEADER.pack(
             _MAGIC,
             self.second,
@@ -100,30 +103,36 @@ class FeedbackMap:
             hb,
             wb,
             self.scale,
-            stale,
+            len(stale),
         )
-        return header + zlib.compress(np.ascontiguousarray(self.levels).tobytes(), 9)
+        levels = zlib.compress(np.ascontiguousarray(self.levels).tobytes(), 9)
+        return header + stale.tobytes() + levels
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FeedbackMap:
         try:
-            magic, second, block, fh, fw, hb, wb, scale, stale = _HEADER.unpack_from(data)
-            raw = zlib.decompress(data[_HEADER.size :])
-        except (struct.error, zlib.error) as exc:
+            magic, second, block, fh, fw, hb, wb, scale, ages = _HEADER.unpack_from(data)
+            end = _HEADER.size + 4 * ages
+            stale = np.frombuffer(data[_HEADER.size : end], "<f4").astype(float)
+            raw = zlib.decompress(data[end:])
+        except (struct.error, zlib.error, ValueError) as exc:
             raise ProtocolError(
                 f"corrupt DNNGrad feedback message ({exc}).", "Check the transport."
             ) from None
-        if magic != _MAGIC or len(raw) != hb * wb:
+        if magic != _MAGIC or len(raw) != hb * wb or len(stale) != ages:
             raise ProtocolError("not a DNNGrad feedback message (v2).", "Check the transport.")
+        measured = stale[~np.isnan(stale)]
         if (
             block < 1
             or (hb, wb) != (-(-fh // block), -(-fw // block))
             or not 0 <= scale < float("inf")
-            or not (np.isnan(stale) or 0 <= stale <= 1)
+            or not ((measured >= 0) & (measured <= 1)).all()
+            or (ages > 0 and len(measured) == 0)
         ):
             raise ProtocolError("inconsistent DNNGrad feedback message.", "Check the sender.")
         levels = np.frombuffer(raw, np.uint8).reshape(hb, wb).copy()
-        return cls(second, block, fh, fw, scale, levels, None if np.isnan(stale) else stale)
+        curve = tuple(float(v) for v in stale) if ages else None
+        return cls(second, block, fh, fw, scale, levels, curve)
 
     @property
     def nbytes(self) -> int:
