@@ -37,7 +37,14 @@ from oneadapt.errors import ConfigurationError
 
 WINDOW = 10
 """Seconds over which the fleet's mean bandwidth must hold the budget."""
-TARGET_FLOOR = 0.5
+PRICE_FLOOR = 1 / 30
+"""The lowest price, as a fraction of the starting one (lambda 0.01 on an average stream at
+the default start 0.3). A fleet that cannot spend its budget (streams whose detections are
+already perfect at the cheapest settings) would otherwise lower the price every second
+without anyone buying more; when a busy stream then joins, a price wound down a thousandfold
+needs many seconds to climb back, and the fleet overspends all that time. Below it, bytes
+weigh nothing against any accuracy change the gradient can measure anyway."""
+TARGET_FLOOR = 0.25
 """The lowest per-second target, as a fraction of the budget, when earlier seconds of the
 window overspent: catching up faster than this starves every stream at once."""
 
@@ -72,9 +79,9 @@ class Rule:
 
     name: str
 
-    def update(self, reports: dict[str, Report], present: list[str]) -> None:
-        """Learn from a closed round: ``reports`` holds each present stream's latest report
-        (none for one that has not reported yet)."""
+    def update(self, spent: list[Report]) -> None:
+        """Learn from a closed round: one report per stream that streamed in it (a stream
+        that left after its second included, a straggler by its latest report)."""
 
     def directive(self, present: list[str]) -> Directive:
         """What every stream present in the open round decides under."""
@@ -98,10 +105,11 @@ class SharedPrice(Rule):
 
     The price starts where the streams' starting lambda puts it on an average stream
     (``lam / mean reference kbit/s``) and then follows the multiplicative dual update on
-    ``log(total / target)``; ``target`` is the budget, less what the last ``WINDOW - 1``
-    seconds spent above it (never under :data:`TARGET_FLOOR` of it), so that overspending
-    (a joining stream's first second at its reference configuration, a burst) is paid back
-    within the window rather than averaged away.
+    ``log(total / target)``, never below :data:`PRICE_FLOOR`. ``target`` is what keeps
+    every :data:`WINDOW`-second window within the budget (:meth:`allowance`, never under
+    :data:`TARGET_FLOOR` of the budget), so that overspending (a joining stream's first
+    second at its reference configuration, a burst) is paid back within the window rather
+    than averaged away.
     """
 
     name = "shared-price"
@@ -109,22 +117,34 @@ class SharedPrice(Rule):
     def __init__(self, total_kbps: float, start_lambda: float) -> None:
         self.total_kbps, self.start_lambda = total_kbps, start_lambda
         self.price: float | None = None
+        self.floor = 0.0
         self.totals: deque[float] = deque(maxlen=WINDOW - 1)
         self.target = total_kbps
 
-    def update(self, reports: dict[str, Report], present: list[str]) -> None:
-        known = [reports[s] for s in present if s in reports]
-        if not known:
+    def update(self, spent: list[Report]) -> None:
+        if not spent:
             return
-        total = sum(r.kbps for r in known)
+        total = sum(r.kbps for r in spent)
         if self.price is None:
-            self.price = self.start_lambda / float(np.mean([r.reference_kbps for r in known]))
+            self.price = self.start_lambda / float(np.mean([r.reference_kbps for r in spent]))
+            self.floor = PRICE_FLOOR * self.price
         else:
             excess = math.log(max(total, 1e-3) / self.target)
-            self.price *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
+            step = math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
+            self.price = max(self.price * step, self.floor)
         self.totals.append(total)
-        owed = WINDOW * self.total_kbps - sum(self.totals)
-        self.target = float(np.clip(owed, TARGET_FLOOR * self.total_kbps, self.total_kbps))
+        self.target = float(
+            np.clip(self.allowance(), TARGET_FLOOR * self.total_kbps, self.total_kbps)
+        )
+
+    def allowance(self) -> float:
+        """The most the next second may spend with every window that holds it and the last
+        seconds within the budget: for the window that began ``j`` seconds ago, what that
+        window has left, spread over its seconds still to come."""
+        budget, recent = WINDOW * self.total_kbps, list(self.totals)
+        return min(
+            (budget - sum(recent[len(recent) - j :])) / (WINDOW - j) for j in range(len(recent) + 1)
+        )
 
     def directive(self, present: list[str]) -> Directive:
         return Directive(price=self.price)
@@ -159,6 +179,8 @@ class RoundRecord:
     directive: Directive
     forced: bool
     """Closed by the wait limit rather than by every stream reporting."""
+    time: float
+    """When it closed (seconds since the epoch)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +190,8 @@ class Entry:
     round: int
     report: Report
     directive: Directive
+    time: float
+    """When it was reported (seconds since the epoch)."""
 
 
 class Fleet:
@@ -186,7 +210,9 @@ class Fleet:
         self.opened = time.monotonic()
         self.members: dict[str, Member] = {}
         self.reports: dict[str, Report] = {}
-        self.done: set[str] = set()
+        """Each present stream's latest report."""
+        self.spent: dict[str, Report] = {}
+        """Reports of the open round (kept when their stream leaves before it closes)."""
         self.history: list[RoundRecord] = []
         self.entries: list[Entry] = []
         self._cv = threading.Condition()
@@ -205,7 +231,6 @@ class Fleet:
         with self._cv:
             self.members.pop(stream, None)
             self.reports.pop(stream, None)
-            self.done.discard(stream)
             self._close_if_complete()
 
     def present(self) -> list[str]:
@@ -236,19 +261,21 @@ class Fleet:
         when it was the last one missing."""
         with self._cv:
             member = self.members[stream]
-            self.entries.append(Entry(member.joined + member.seconds, report, directive))
+            self.entries.append(
+                Entry(member.joined + member.seconds, report, directive, time.time())
+            )
             member.seconds += 1
             self.reports[stream] = report
-            self.done.add(stream)
+            self.spent[stream] = report
             self._close_if_complete()
 
     def _turn(self) -> str | None:
-        return next((s for s in self.present() if s not in self.done), None)
+        return next((s for s in self.present() if s not in self.spent), None)
 
     def _close_if_complete(self) -> None:
         present = self.present()
         waiting = any(m.joined > self.round for m in self.members.values())
-        if (present or waiting) and all(s in self.done for s in present):
+        if (present or waiting) and all(s in self.spent for s in present):
             self._close()
         self._cv.notify_all()
 
@@ -257,17 +284,23 @@ class Fleet:
         did not report (only when ``wait`` ran out) count their latest report, and their
         next second falls in the next round."""
         present = self.present()
-        missing = [s for s in present if s not in self.done]
-        total = sum(self.reports[s].kbps for s in present if s in self.reports)
+        missing = [s for s in present if s not in self.spent]
+        spent = [*self.spent.values(), *(self.reports[s] for s in missing if s in self.reports)]
+        taking_part = [*self.spent, *missing]
         self.history.append(
             RoundRecord(
-                self.round, total, len(present), self.rule.directive(present), bool(missing)
+                self.round,
+                sum(r.kbps for r in spent),
+                len(taking_part),
+                self.rule.directive(taking_part),
+                bool(missing),
+                time.time(),
             )
         )
-        self.rule.update(self.reports, present)
+        self.rule.update(spent)
         self.round += 1
         for s in missing:
             self.members[s].joined = self.round - self.members[s].seconds
-        self.done.clear()
+        self.spent.clear()
         self.opened = time.monotonic()
         self._cv.notify_all()
