@@ -44,7 +44,7 @@ already perfect at the cheapest settings) would otherwise lower the price every 
 without anyone buying more; when a busy stream then joins, a price wound down a thousandfold
 needs many seconds to climb back, and the fleet overspends all that time. Below it, bytes
 weigh nothing against any accuracy change the gradient can measure anyway."""
-TARGET_FLOOR = 0.25
+TARGET_FLOOR = 0.5
 """The lowest per-second target, as a fraction of the budget, when earlier seconds of the
 window overspent: catching up faster than this starves every stream at once."""
 

@@ -9,7 +9,7 @@ every stream); under a budget share it runs the per-stream budget mode on that s
 
 from __future__ import annotations
 
-from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad
+from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, floor_position
 from oneadapt.adapt.policy import Feedback, PolicyContext
 from oneadapt.fleet.coordinator import Directive, Fleet, Report
 from oneadapt.knobs import Configuration
@@ -17,9 +17,20 @@ from oneadapt.media.sources import Segment
 
 
 class FleetPolicy(GradientPolicy):
+    """Joins at the reference QP and resolution but at the lowest frame rate the policy
+    uses. Alone, the policy starts at the reference configuration; in a fleet, one second
+    of a 540p stream at QP 20 and 10 fps (1.4 Mbit/s on the dashcam clip) can spend a
+    whole 10-second window of the fleet's budget. The first DNNGrad map is as good at the
+    low rate (the server back-propagates one sent frame at reference quality), the fps
+    probe at the cheap end asks for more frames where objects move, and the reference size
+    the policy needs costs one extra encode."""
+
     def __init__(self, context: PolicyContext, stream: str, fleet: Fleet, lam: float) -> None:
         super().__init__(context, lam)
         self.stream, self.fleet = stream, fleet
+        fps = self.space.knob("fps")
+        self.x["fps"] = floor_position(fps)
+        self.values["fps"] = fps.value_at(self.x["fps"])
         self.directive = Directive()
         self.stakes: dict[str, float] = {}
         """Per knob, the estimated accuracy lost by one step cheaper (this second's probes)."""
