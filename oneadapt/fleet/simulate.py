@@ -56,9 +56,9 @@ def simulate_fleet(
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per stream-second rows (``run_policy``'s columns plus ``stream``, ``round``,
-    ``lambda``, ``price``, ``share_kbps`` and ``accuracy_at_stake``) and per round rows
-    (``round``, ``total_kbps``, ``streams``, ``window_kbps``: the mean total over the last
-    :data:`WINDOW` rounds)."""
+    ``lambda``, ``reference_kbps``, ``price``, ``share_kbps`` and ``accuracy_at_stake``)
+    and per round rows (``round``, ``total_kbps``, ``streams``, ``window_kbps``: the mean
+    total over the last :data:`WINDOW` rounds)."""
     fleet = Fleet(rule, serialize=True)
     results: dict[str, pd.DataFrame] = {}
     errors: list[BaseException] = []
@@ -115,6 +115,7 @@ def stream_rows(fleet: Fleet, results: dict[str, pd.DataFrame]) -> pd.DataFrame:
         df.insert(0, "stream", name)
         df.insert(1, "round", [e.round for e in entries])
         df["lambda"] = [e.report.lam for e in entries]
+        df["reference_kbps"] = [e.report.reference_kbps for e in entries]
         df["price"] = [e.directive.price for e in entries]
         df["share_kbps"] = [e.directive.max_kbps for e in entries]
         df["accuracy_at_stake"] = [e.report.accuracy_at_stake for e in entries]
