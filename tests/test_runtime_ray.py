@@ -108,4 +108,7 @@ def test_ray_rejects_a_bad_segment_and_keeps_serving(ray_analyzer) -> None:
         with pytest.raises(grpc.RpcError) as caught:
             call(bad.SerializeToString(), timeout=30)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as caught:  # no stream id: nothing to route by
+            call(pb.Segment().SerializeToString(), timeout=30)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         channel.close()

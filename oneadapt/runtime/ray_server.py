@@ -130,7 +130,9 @@ def application(
             return stream_id
 
         async def __call__(self, data: bytes) -> tuple[str, str, bytes, float, float, int, int]:
-            await self.place(serve.get_multiplexed_model_id())
+            stream = serve.get_multiplexed_model_id()
+            if stream:  # none for a message without one, which analyze() rejects
+                await self.place(stream)
             return await self.analyze(data)
 
         @serve.batch(max_batch_size=BATCH_SIZE, batch_wait_timeout_s=BATCH_WAIT)
@@ -176,7 +178,7 @@ class RayAnalyzer:
             cpus = max(os.cpu_count() or 1, scaling.autoscale[1] if scaling.autoscale else 1,
                        scaling.replicas)  # fmt: skip
             ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR")
-        serve.start(http_options={"location": "NoServer"})
+        serve.start(proxy_location="Disabled")
         app = application(model, classes, dnngrad_interval, scaling)
         self.handle = serve.run(app, name=APP, route_prefix=None)
         self.timeout = timeout
@@ -186,12 +188,16 @@ class RayAnalyzer:
     def analyze(self, message: pb.Segment) -> tuple[pb.Analysis, Work]:
         from ray import exceptions as ray_errors
 
-        call = self.handle.options(multiplexed_model_id=message.stream_id)
+        call = self.handle
+        if message.stream_id:
+            call = call.options(multiplexed_model_id=message.stream_id)
         try:
             status, detail, data, decode, dnn, feedback, pid = call.remote(
                 message.SerializeToString()
             ).result(timeout_s=self.timeout)
-        except (ray_errors.RayError, TimeoutError, RuntimeError) as exc:
+        except ray_errors.RayTaskError as exc:  # a bug in the replica's code, not an outage
+            raise RuntimeError(f"replica failed: {exc.cause!r}") from None
+        except (ray_errors.RayError, TimeoutError) as exc:
             raise Unavailable(f"no replica answered ({type(exc).__name__})") from None
         self.last_replica = pid
         if status != "OK":
