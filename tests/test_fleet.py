@@ -147,3 +147,25 @@ def test_fleet_with_live_joins_and_dashboard(builtin, tmp_path: Path) -> None:
     left = pd.read_parquet(out / "scene:1:144" / "camera.parquet")
     assert len(left) < 16  # it left before its source ended
     assert (DOCS / "dashboard.png").stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["scene:1:144", "--rule", "greedy"], "unknown --rule 'greedy'"),
+        (["scene:1:144", "--max-kbps", "0"], "--max-kbps 0.0 is not a finite number > 0"),
+        (["scene:1:144", "--tls-ca", "/nonexistent.pem"], "--tls-ca /nonexistent.pem does not"),
+        (["scene:1:144", "scene:1:144"], "is given twice"),
+        (["/nonexistent.mp4"], "/nonexistent.mp4"),
+    ],
+)
+def test_fleet_bad_input_is_one_line(args: list[str], needle: str, tmp_path: Path) -> None:
+    """One line naming the problem, exit code 2, and no output directory."""
+    result = subprocess.run(
+        [sys.executable, "-m", "oneadapt", "fleet", "--server", "127.0.0.1:1",
+         "--max-kbps", "100", "--out", str(tmp_path / "out"), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and needle in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()

@@ -72,7 +72,10 @@ def fleet(
     lam = check_lambda(lam)
     existing_file(tls_ca, "--tls-ca")
     from oneadapt.fleet.deploy import Board, CameraOptions, FleetRunner
+    from oneadapt.inputs import open_sources
     from oneadapt.storage import prepare_output_dir
+
+    open_sources(sources, analysis_fps, seconds)  # every source checked before any output
 
     coordinator = Fleet(make_rule(rule, budget, lam), wait=wait)
     options = CameraOptions(server, token, tls_ca, deadline, realtime, seconds, analysis_fps, lam)

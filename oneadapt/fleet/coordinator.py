@@ -237,10 +237,6 @@ class Fleet:
         """Streams taking part in the open round, in join order."""
         return [s for s, m in self.members.items() if m.joined <= self.round]
 
-    def directive(self) -> Directive:
-        with self._cv:
-            return self.rule.directive(self.present())
-
     def begin(self, stream: str) -> Directive:
         """Wait until the stream's next second is in the open round (and, serialized, until
         it is its turn); the directive to decide it under."""
