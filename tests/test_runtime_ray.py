@@ -17,6 +17,7 @@ import pytest
 from runtime_helpers import serving
 
 from oneadapt.adapt.gradient_policy import GradientPolicy
+from oneadapt.adapt.gradients import DNNGradSettings
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.errors import ConfigurationError
 from oneadapt.knobs import ConfigSpace
@@ -58,7 +59,7 @@ def ray_analyzer():
     pytest.importorskip("ray.serve", reason="Ray Serve not installed (pip install -e '.[ray]')")
     from oneadapt.runtime.ray_server import RayAnalyzer, wait_ready
 
-    analyzer = RayAnalyzer("builtin", DEFAULT_CLASSES, None, Scaling(2), timeout=20)
+    analyzer = RayAnalyzer("builtin", DEFAULT_CLASSES, DNNGradSettings(), Scaling(2), timeout=20)
     wait_ready(analyzer, 2)
     yield analyzer
     analyzer.shutdown()

@@ -111,7 +111,7 @@ def serve(
     wanted = parse_classes(classes, detector_model.class_names)
     settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
     if ray:
-        remote = RayAnalyzer(model, wanted, dnngrad_every, scaling)
+        remote = RayAnalyzer(model, wanted, grad_settings(dnngrad_every), scaling)
         try:
             run_server(remote, settings)
         finally:

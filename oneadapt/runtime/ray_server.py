@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from oneadapt.adapt.gradients import DNNGradSettings
 from oneadapt.errors import ConfigurationError
 from oneadapt.protocol import oneadapt_pb2 as pb
 from oneadapt.protocol.messages import InvalidMessage
@@ -92,8 +93,13 @@ def import_ray() -> Any:
     return ray
 
 
+Reply = tuple[str, str, bytes, float, float, int, int]
+"""A replica's answer to one segment: status, detail, Analysis bytes, decode seconds, DNN
+seconds, feedback bytes, the replica's process id."""
+
+
 def application(
-    model: str, classes: tuple[str, ...], dnngrad_interval: int | None, scaling: Scaling
+    model: str, classes: tuple[str, ...], settings: DNNGradSettings, scaling: Scaling
 ) -> Any:
     """The Serve application: one deployment of replicas around :class:`Analyzer`."""
     from ray import serve
@@ -108,7 +114,6 @@ def application(
         def __init__(self) -> None:
             import torch
 
-            from oneadapt.adapt.gradients import DNNGradSettings
             from oneadapt.inference_cache import Detector, InferenceCache
             from oneadapt.models.registry import load_model
             from oneadapt.runtime.analyzer import Analyzer
@@ -117,10 +122,6 @@ def application(
             torch.set_num_threads(1)  # one core per replica (num_cpus above)
             detector_model = load_model(model)
             task = DetectionTask.for_model(detector_model.class_names, classes)
-            settings = (
-                DNNGradSettings() if dnngrad_interval is None
-                else DNNGradSettings(interval=dnngrad_interval)
-            )  # fmt: skip
             self.analyzer = Analyzer(Detector(detector_model, InferenceCache()), task, settings)
             self.pid = os.getpid()
 
@@ -129,18 +130,15 @@ def application(
             """Marks the stream as held here, so that Serve routes its next segments back."""
             return stream_id
 
-        async def __call__(self, data: bytes) -> tuple[str, str, bytes, float, float, int, int]:
+        async def __call__(self, data: bytes) -> Reply:
             stream = serve.get_multiplexed_model_id()
             if stream:  # none for a message without one, which analyze() rejects
                 await self.place(stream)
             return await self.analyze(data)
 
         @serve.batch(max_batch_size=BATCH_SIZE, batch_wait_timeout_s=BATCH_WAIT)
-        async def analyze(
-            self, batch: list[bytes]
-        ) -> list[tuple[str, str, bytes, float, float, int, int]]:
-            """Per segment: (status, detail, Analysis bytes, decode s, DNN s, feedback
-            bytes, replica pid); a bad segment fails alone, not its batch."""
+        async def analyze(self, batch: list[bytes]) -> list[Reply]:
+            """One :data:`Reply` per segment; a bad segment fails alone, not its batch."""
             replies = []
             for data in batch:
                 try:
@@ -167,7 +165,7 @@ class RayAnalyzer:
         self,
         model: str,
         classes: tuple[str, ...],
-        dnngrad_interval: int | None,
+        settings: DNNGradSettings,
         scaling: Scaling,
         timeout: float = 60.0,
     ) -> None:
@@ -179,7 +177,7 @@ class RayAnalyzer:
                        scaling.replicas)  # fmt: skip
             ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR")
         serve.start(proxy_location="Disabled")
-        app = application(model, classes, dnngrad_interval, scaling)
+        app = application(model, classes, settings, scaling)
         self.handle = serve.run(app, name=APP, route_prefix=None)
         self.timeout = timeout
         self.last_replica: int | None = None
