@@ -239,6 +239,12 @@ class Fleet:
         """Streams taking part in the open round, in join order."""
         return [s for s, m in self.members.items() if m.joined <= self.round]
 
+    def view(self) -> tuple[list[str], list[RoundRecord], list[Entry]]:
+        """A consistent copy for readers on other threads (the dashboard): the streams
+        present, the closed rounds and every stream-second reported."""
+        with self._cv:
+            return self.present(), list(self.history), list(self.entries)
+
     def begin(self, stream: str) -> Directive:
         """Wait until the stream's next second is in the open round (and, serialized, until
         it is its turn); the directive to decide it under."""

@@ -110,10 +110,11 @@ class Board:
         with self._lock:
             rows = {s: list(r) for s, r in self.rows.items()}
             depth = dict(self.queue_depth)
-        present = set(self.fleet.present())
-        history = self.fleet.history[-self.KEEP :]
+        members, history, entries = self.fleet.view()
+        present = set(members)
+        history = history[-self.KEEP :]
+        entries = entries[-self.KEEP * max(len(rows), 1) :]
         counts = {r.round: r.streams for r in history}
-        entries = self.fleet.entries[-self.KEEP * max(len(rows), 1) :]
         streams = []
         for name in sorted(set(rows) | present):
             mine = rows.get(name, [])
