@@ -33,9 +33,10 @@ from oneadapt.inference_cache import Detector, InferenceCache  # noqa: E402
 from oneadapt.knobs import ConfigSpace  # noqa: E402
 from oneadapt.media.sources import open_source  # noqa: E402
 from oneadapt.models.registry import load_model  # noqa: E402
+from oneadapt.storage import shared_data_dir  # noqa: E402
 from oneadapt.tasks.detection import DetectionTask  # noqa: E402
 
-VIDEOS = "/work/shared/data/videos/"
+VIDEOS = f"{shared_data_dir() / 'videos'}/"
 DEFAULT_STREAMS = (
     f"{VIDEOS}bgslibrary_video02_highway_cctv.avi@0:30",
     f"{VIDEOS}intel_car-detection.mp4@0:30",
@@ -104,7 +105,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("streams", nargs="*", default=list(DEFAULT_STREAMS))
     parser.add_argument("--totals", default="200,400")
-    parser.add_argument("--model", default="/work/shared/data/models/yolox_nano_416x416.onnx")
+    parser.add_argument(
+        "--model", default=str(shared_data_dir() / "models" / "yolox_nano_416x416.onnx")
+    )
     parser.add_argument("--lam", type=float, default=0.3, help="Starting lambda.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,8 @@ def test_in_process_fleet_shares_one_price(builtin) -> None:
     assert len(priced) == len(df) - 1  # all but the first second of the first round
     expected = priced["price"] * priced["reference_kbps"]
     assert (priced["lambda"] - expected).abs().max() < 1e-9
-    assert df.groupby("stream")["fps"].first().eq(2).all()  # joined at the lowest rate used
+    first = df.groupby("stream").first()
+    assert first["fps"].eq(2).all() and first["qp"].eq(30).all()  # how streams join
     assert (df["reference_kbps"] > df["kbps"]).all()
     totals = df.groupby("round")["kbps"].sum()
     assert rounds.set_index("round")["total_kbps"].to_dict() == pytest.approx(totals.to_dict())

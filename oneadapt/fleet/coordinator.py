@@ -43,7 +43,8 @@ the default start 0.3). A fleet that cannot spend its budget (streams whose dete
 already perfect at the cheapest settings) would otherwise lower the price every second
 without anyone buying more; when a busy stream then joins, a price wound down a hundredfold
 needs many seconds to climb back, and the fleet overspends all that time. Measured on the
-five-clip fleet at 200 kbit/s (``benchmarks/fleet_budget.py``): with the floor at 1/30
+five-clip fleet at 200 kbit/s (``benchmarks/fleet_budget.py``, streams joining at QP 20):
+with the floor at 1/30
 of the start, mean F1 0.841 on 192 kbit/s and the worst 10-s window at 1.33x the budget;
 at 1/5, F1 0.845 on 168 kbit/s and 1.15x."""
 TARGET_FLOOR = 0.5
