@@ -477,6 +477,7 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+import oneadapt.fleet.commands  # noqa: E402, F401 (registers fleet on app)
 import oneadapt.runtime.commands  # noqa: E402, F401 (registers serve and camera on app)
 
 if __name__ == "__main__":

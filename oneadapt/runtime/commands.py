@@ -71,18 +71,37 @@ def serve(
     metrics_port: MetricsPortOpt = None,
     dnngrad_every: DnnGradEveryOpt = None,
     classes: ClassesOpt = None,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Run the analysis as a Ray Serve deployment.")
+    ] = False,
+    replicas: Annotated[
+        int | None, typer.Option(min=1, help="With --ray: this many replicas.")
+    ] = None,
+    autoscale: Annotated[
+        str | None, typer.Option(help="With --ray: MIN..MAX replicas, scaled on load.")
+    ] = None,
 ) -> None:
     """The server: receive segments from cameras over gRPC, detect, return DNNGrad.
 
     Keeps DNNGrad state per stream id, so several cameras share one server; writes one JSON
     line per segment on stderr; on SIGTERM stops taking calls and drains in-flight ones.
+    With --ray the same analysis runs on Ray Serve replicas behind the same gRPC API.
     """
+    if (replicas is not None or autoscale is not None) and not ray:
+        raise ConfigurationError(
+            "--replicas and --autoscale need --ray.", "Add --ray, or drop them."
+        )
     if (tls_cert is None) != (tls_key is None):
         raise ConfigurationError(
             "TLS needs both --tls-cert and --tls-key.", "Pass both, or neither."
         )
     existing_file(tls_cert, "--tls-cert")
     existing_file(tls_key, "--tls-key")
+    if ray:
+        from oneadapt.runtime.ray_server import RayAnalyzer, Scaling, import_ray
+
+        scaling = Scaling.parse(replicas, autoscale)
+        import_ray()
     from oneadapt.inference_cache import Detector, InferenceCache
     from oneadapt.models.registry import load_model
     from oneadapt.runtime.analyzer import Analyzer
@@ -90,13 +109,19 @@ def serve(
     from oneadapt.tasks.detection import DetectionTask
 
     detector_model = load_model(model)
-    task = DetectionTask.for_model(
-        detector_model.class_names, parse_classes(classes, detector_model.class_names)
-    )
+    wanted = parse_classes(classes, detector_model.class_names)
+    settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
+    if ray:
+        remote = RayAnalyzer(model, wanted, grad_settings(dnngrad_every), scaling)
+        try:
+            run_server(remote, settings)
+        finally:
+            remote.shutdown()
+        return
+    task = DetectionTask.for_model(detector_model.class_names, wanted)
     analyzer = Analyzer(
         Detector(detector_model, InferenceCache()), task, grad_settings(dnngrad_every)
     )
-    settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
     run_server(analyzer, settings)
 
 

@@ -47,6 +47,11 @@ class ServerSettings:
     """Seconds in-flight calls get to finish after SIGTERM."""
 
 
+class Unavailable(Exception):
+    """The analyzer cannot answer now (a Ray replica died, none is ready): UNAVAILABLE,
+    which cameras retry."""
+
+
 class TokenInterceptor(grpc.ServerInterceptor):
     """Rejects calls without ``authorization: Bearer <token>`` (health checks stay open, so
     orchestrators can probe without the secret)."""
@@ -85,6 +90,8 @@ class AnalyticsService:
                 reply, work = self.analyzer.analyze(message)
         except InvalidMessage as exc:
             status, detail = "INVALID_ARGUMENT", str(exc)
+        except Unavailable as exc:
+            status, detail = "UNAVAILABLE", str(exc)
         except Exception as exc:  # a bug must cost one call, not the server
             status, detail = "INTERNAL", f"{type(exc).__name__}: {exc}"
         dnn = work.dnn_seconds if work else 0.0

@@ -1,0 +1,1 @@
+"""The fleet coordinator's live web page."""
