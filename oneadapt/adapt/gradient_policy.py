@@ -57,8 +57,11 @@ TEMPORAL_KNOB = "fps"
 
 BUDGET_RATE = 0.5
 """Dual step of the bandwidth-budget mode: each second, log(lambda) moves by this times
-log(kbit/s / budget), at most by 1: a second at twice the budget raises lambda by 2^0.5, one
-at half of it lowers lambda as much, and far off lambda moves e-fold."""
+(kbit/s / budget - 1), at most by 1: a second at twice the budget raises lambda by e^0.5,
+one at half of it lowers lambda by e^0.25. The step is linear in kbit/s, so lambda settles
+where the *arithmetic* mean meets the budget; a step in log(kbit/s / budget) settles where
+the geometric mean does, which on a coarse knob ladder (45 and 250 kbit/s alternating on
+the motorway) left the mean 33% over every budget."""
 
 
 def salient_squared_error(
@@ -393,7 +396,7 @@ class GradientPolicy(Policy):
         if self.reference_bytes is None:
             self.reference_bytes = self._reference_bytes(feedback)
         if self.max_kbps is not None:
-            excess = math.log(max(feedback.bytes * 8 / 1000, 1e-3) / self.max_kbps)
+            excess = feedback.bytes * 8 / 1000 / self.max_kbps - 1.0
             self.lam *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
         picture = tuple(k for k in self.space.knobs if k.name != TEMPORAL_KNOB)
         probes, overhead = probe_knobs(
