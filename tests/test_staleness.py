@@ -87,3 +87,18 @@ def test_only_picture_knobs_keep_their_cheapest_value_as_a_probe() -> None:
     assert floor_position(space.qp) == space.qp.position(40)
     assert floor_position(space.height) == space.height.position(space.height.values[-2])
     assert [start_value(k) for k in space.knobs] == [32, 360, 5]
+
+
+def test_the_server_measures_staleness_even_at_one_frame_a_segment() -> None:
+    """At the cheapest frame rate sent frames are a whole segment apart: the server must
+    still pair them, or the frame rate could never climb back."""
+    from oneadapt.adapt.gradients import DNNGradServer
+    from oneadapt.knobs import Configuration
+    from oneadapt.media.codec import EncodedSegment
+
+    server = DNNGradServer(model=None, task=TASK)  # record() needs no model
+    frames = np.zeros((10, 16, 16, 3), np.uint8)
+    for second in range(3):
+        encoded = EncodedSegment(Configuration(30, 16, 1), b"", np.array([0]), 0.0, frames)
+        server.record(second, encoded, _segment([100.0 * second] * 10))
+    assert server._staleness.take()[9] == 1.0  # pairs 10 frames apart, both lost

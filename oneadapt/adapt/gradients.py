@@ -176,8 +176,8 @@ class DNNGradServer:
     def record(self, second: int, encoded: EncodedSegment, outputs: list[Detections]) -> None:
         """The server's output for every frame of a segment it inferred (after
         :meth:`feedback`, which may have supplied some of them)."""
-        if self._staleness is None:  # ages up to half a segment; older ones extrapolate
-            self._staleness = StalenessMeter(self.task, max(len(outputs) // 2, 1))
+        if self._staleness is None:  # ages up to a segment: even 1 fps makes pairs
+            self._staleness = StalenessMeter(self.task, len(outputs))
         self._staleness.observe(second, encoded.sent, len(outputs), outputs)
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
