@@ -89,3 +89,18 @@ class Progress(rich.progress.Progress):
             + (f" {fields}" if fields else ""),
             highlight=False,
         )
+
+
+def status_progress(description: str = "", disable: bool = False) -> Progress:
+    """The bar long loops show: a bold description, the bar, done/total, elapsed time and a
+    ``status`` field the loop updates (the current configuration, say)."""
+    columns = (
+        rich.progress.TextColumn(
+            f"[bold]{description}" if description else "[bold]{task.description}"
+        ),
+        rich.progress.BarColumn(),
+        rich.progress.MofNCompleteColumn(),
+        rich.progress.TimeElapsedColumn(),
+        rich.progress.TextColumn("{task.fields[status]}"),
+    )
+    return Progress(*columns, disable=disable, transient=True)

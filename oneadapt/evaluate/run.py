@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from oneadapt.adapt.gradients import DNNGradSettings
 from oneadapt.adapt.policy import Feedback, Overhead, Policy
-from oneadapt.console import Progress
+from oneadapt.console import status_progress
 from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_run
 from oneadapt.inference_cache import Detector
@@ -73,15 +72,7 @@ def run_policy(
     transport = InProcessTransport(Analyzer(detector, task, grad_settings))
     grad_map: FeedbackMap | None = None
     rows = []
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        disable=not progress,
-        transient=True,
-    ) as bar:
+    with status_progress(disable=not progress) as bar:
         job = bar.add_task(f"{source.name}", total=seconds, status="")
         for segment in source.segments(seconds):
             config = space.validate(policy.decide(segment.index, segment))

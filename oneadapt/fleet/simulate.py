@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from oneadapt.adapt.gradients import DNNGradSettings
 from oneadapt.adapt.policy import PolicyContext
-from oneadapt.console import Progress
+from oneadapt.console import status_progress
 from oneadapt.evaluate.run import run_policy
 from oneadapt.fleet.coordinator import WINDOW, Fleet, Rule
 from oneadapt.fleet.member import FleetPolicy
@@ -84,15 +83,7 @@ def simulate_fleet(
     for stream in streams:
         fleet.join(stream.name, stream.join)
     threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in streams]
-    with Progress(
-        TextColumn(f"[bold]fleet {rule.name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        disable=not progress,
-        transient=True,
-    ) as bar:
+    with status_progress(f"fleet {rule.name}", disable=not progress) as bar:
         job = bar.add_task("fleet", total=None, status="")
         for t in threads:
             t.start()
