@@ -35,15 +35,12 @@ def test_lambda_zero_only_climbs_toward_the_expensive_end(yolox_highway) -> None
     for name, path in _indices(df, space).items():
         assert path == sorted(path, reverse=True), name  # never a cheaper value
         assert path[-1] < path[0], name  # every knob climbed from the middle of its list
-    # Overheads the method promises: one backward pass every other second (the default
-    # DNNGrad interval) and a tiny feedback message only then; one encode per neighbour of
-    # each picture knob and one per other frame rate (bytes only) once the server has
-    # measured staleness.
-    assert df["backward_passes"].tolist() == [1, 0, 1, 0]
-    most = 2 * (len(space.knobs) - 1) + len(space.fps.values) - 1
-    assert (df["camera_encodes"] <= most).all()
-    assert df["feedback_bytes"].iloc[[0, 2]].between(1, 2048).all()
-    assert (df["feedback_bytes"].iloc[[1, 3]] == 0).all()
+    # Overheads the method promises: one backward pass a second (the default DNNGrad
+    # interval) and a tiny feedback message; one encode per neighbour of each picture knob
+    # and one per neighbouring frame rate (bytes only) once the server measured staleness.
+    assert df["backward_passes"].tolist() == [1, 1, 1, 1]
+    assert (df["camera_encodes"] <= 2 * len(space.knobs)).all()
+    assert df["feedback_bytes"].between(1, 2048).all()
 
 
 def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
