@@ -9,37 +9,20 @@ every stream); under a budget share it runs the per-stream budget mode on that s
 
 from __future__ import annotations
 
-from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, floor_position
+from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad
 from oneadapt.adapt.policy import Feedback, PolicyContext
 from oneadapt.fleet.coordinator import Directive, Fleet, Report
 from oneadapt.knobs import Configuration
 from oneadapt.media.sources import Segment
 
-JOIN_QP_INDEX = 2
-"""Position in the QP list (expensive first) a stream joins at."""
-
 
 class FleetPolicy(GradientPolicy):
-    """Joins at the reference resolution, the third QP (30 by default) and the lowest frame
-    rate the policy uses. Alone, the policy starts mid-list; in a fleet, where one dear
-    first second (a 540p stream at QP 20 and 10 fps: 1.4 Mbit/s on the dashcam clip) spends
-    a 100 kbit/s fleet's whole 10-second window, it joins cheaper still. The first DNNGrad map is
-    nearly as good (the server back-propagates one sent frame, at full resolution), the
-    probes at the cheap end of fps ask for more frames where objects move, and the
-    reference size the policy needs costs one extra encode. Measured on the five-clip fleet
-    (``benchmarks/fleet_budget.py``, shared price) against joining at QP 20: mean F1 0.863
-    against 0.845 at 200 kbit/s on the same bandwidth, and 0.738 against 0.709 at 100
-    kbit/s on 88 instead of 109 kbit/s, the worst 10-s window 1.17x the budget instead of
-    1.46x."""
+    """Joins where a lone policy starts (mid-list on every knob, :func:`start_value`), which
+    already keeps a joining stream's first second far below its reference."""
 
     def __init__(self, context: PolicyContext, stream: str, fleet: Fleet, lam: float) -> None:
         super().__init__(context, lam)
         self.stream, self.fleet = stream, fleet
-        fps, qp = self.space.knob("fps"), self.space.knob("qp")
-        self.x["fps"] = floor_position(fps)
-        self.values["fps"] = fps.value_at(self.x["fps"])
-        self.values["qp"] = qp.values[min(JOIN_QP_INDEX, len(qp.values) - 1)]
-        self.x["qp"] = qp.position(self.values["qp"])
         self.directive = Directive()
         self.stakes: dict[str, float] = {}
         """Per knob, the estimated accuracy lost by one step cheaper (this second's probes)."""
