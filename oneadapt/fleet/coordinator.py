@@ -108,7 +108,7 @@ class SharedPrice(Rule):
 
     The price starts where the streams' starting lambda puts it on an average stream
     (``lam / mean reference kbit/s``) and then follows the multiplicative dual update on
-    ``log(total / target)``, never below :data:`PRICE_FLOOR`. ``target`` is what keeps
+    ``total / target - 1``, never below :data:`PRICE_FLOOR`. ``target`` is what keeps
     every :data:`WINDOW`-second window within the budget (:meth:`allowance`, never under
     :data:`TARGET_FLOOR` of the budget), so that overspending (a joining stream's first
     second at its reference configuration, a burst) is paid back within the window rather
@@ -132,7 +132,7 @@ class SharedPrice(Rule):
             self.price = self.start_lambda / float(np.mean([r.reference_kbps for r in spent]))
             self.floor = PRICE_FLOOR * self.price
         else:
-            excess = math.log(max(total, 1e-3) / self.target)
+            excess = total / self.target - 1.0  # linear: the arithmetic mean meets the target
             step = math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
             self.price = max(self.price * step, self.floor)
         self.totals.append(total)
