@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from oneadapt.console import make_console, print_markdown, print_table
-from oneadapt.errors import ConfigurationError, Interrupted, OneAdaptError
+from oneadapt.errors import Interrupted, OneAdaptError
 from oneadapt.inputs import (
     check_budget,
     check_inputs,
     check_lambda,
     check_policy,
+    check_stream_budget,
     parse_budgets,
     parse_lambdas,
     parse_policies,
@@ -188,13 +189,7 @@ def run(
     from oneadapt.evaluate.run import run_policy, write_run_outputs
 
     policy, lam = check_policy(policy.strip()), check_lambda(lam)
-    if max_kbps is not None:
-        max_kbps = check_budget(max_kbps, "--max-kbps")
-        if policy != "oneadapt":
-            raise ConfigurationError(
-                f"--max-kbps needs the oneadapt policy, not {policy!r}.",
-                "Use --policy oneadapt with --max-kbps, or drop --max-kbps.",
-            )
+    max_kbps = check_stream_budget(max_kbps, policy)
     setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
     with setup.out:
         context = PolicyContext(setup.space, setup.detector, setup.task)

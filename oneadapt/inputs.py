@@ -76,6 +76,20 @@ def check_budget(value: float, option: str) -> float:
     return float(value)
 
 
+def check_stream_budget(max_kbps: float | None, policy: str) -> float | None:
+    """``--max-kbps`` of ``run`` and ``camera``: a budget > 0, and only for the gradient
+    policy, the one that adapts its trade-off to a budget."""
+    if max_kbps is None:
+        return None
+    budget = check_budget(max_kbps, "--max-kbps")
+    if policy != "oneadapt":
+        raise ConfigurationError(
+            f"--max-kbps needs the oneadapt policy, not {policy!r}.",
+            "Use --policy oneadapt with --max-kbps, or drop --max-kbps.",
+        )
+    return budget
+
+
 def parse_budgets(text: str, option: str) -> list[float]:
     """``--max-kbps 50,100``: finite values > 0, each once."""
     values = parse_list(text, option, lambda v: check_budget(float(v), option), "50,100")

@@ -226,7 +226,10 @@ def temporal_options(
     frames = len(current.decoded)
     i = knob.index(getattr(current.config, knob.name))
     options = []
+    lowest = floor_position(knob)
     for value in knob.values[max(i - 1, 0) : i + 2]:
+        if knob.position(value) < lowest:
+            continue
         here = current.config.with_knob(knob.name, value)
         stream: Bitstream = current if here == current.config else compress(segment, here)
         loss = staleness_loss(curve, stream.sent, frames)

@@ -58,7 +58,6 @@ class StalenessMeter:
         apart); None when no pair was seen."""
         if not self._pairs[1:].any():
             return None
-        with np.errstate(invalid="ignore", divide="ignore"):
-            curve = np.where(self._pairs > 0, self._loss / np.maximum(self._pairs, 1), np.nan)
+        curve = np.where(self._pairs > 0, self._loss / np.maximum(self._pairs, 1), np.nan)
         self._loss[:], self._pairs[:] = 0.0, 0.0
         return tuple(float(v) for v in curve[1:])

@@ -27,7 +27,7 @@ from oneadapt.cli import (
     grad_settings,
 )
 from oneadapt.errors import ConfigurationError
-from oneadapt.inputs import check_budget, check_lambda, parse_classes, parse_ints
+from oneadapt.inputs import check_lambda, check_stream_budget, parse_classes, parse_ints
 from oneadapt.knobs import ConfigSpace, parse_fixed
 
 TokenOpt = Annotated[
@@ -187,13 +187,7 @@ def camera(
         )
     existing_file(tls_ca, "--tls-ca")
     lam = check_lambda(lam)
-    if max_kbps is not None:
-        max_kbps = check_budget(max_kbps, "--max-kbps")
-        if policy != "oneadapt":
-            raise ConfigurationError(
-                f"--max-kbps needs the oneadapt policy, not {policy!r}.",
-                "Use --policy oneadapt with --max-kbps, or drop --max-kbps.",
-            )
+    max_kbps = check_stream_budget(max_kbps, policy)
     grid = [
         parse_ints(text, f"--{name}") for text, name in ((qp, "qp"), (res, "res"), (fps, "fps"))
     ]
