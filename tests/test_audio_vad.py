@@ -82,6 +82,24 @@ def test_proxy_gradient_is_real_and_flows_to_the_waveform(scene) -> None:
     assert float(moved - proxy.detach()) == pytest.approx(step * float(grad.norm()), rel=0.05)
 
 
+def test_gradient_is_large_near_decisions_and_vanishes_on_confident_seconds(vad, scene) -> None:
+    """DNNGrad's scale: seconds with windows near the threshold pull hard, seconds where every
+    window is confidently decided (here: pauses and background noise) give almost nothing."""
+    task, near, confident = VadTask(), [], []
+    for segment in scene.segments():
+        audio = torch.from_numpy(segment.samples)[None].requires_grad_()
+        probabilities = vad(audio, 16000)[0]
+        task.proxy(probabilities).backward()
+        uncertain = int(((probabilities > 0.1) & (probabilities < 0.9)).sum())
+        norm = float(audio.grad.norm())
+        if uncertain >= 5:
+            near.append(norm)
+        elif uncertain == 0:
+            confident.append(norm)
+    assert near and confident
+    assert max(confident) < 0.01 * min(near), (confident, near)
+
+
 def test_gradient_is_finite_on_digital_silence(vad) -> None:
     audio = torch.zeros(1, 16000, requires_grad=True)
     VadTask().proxy(vad(audio, 16000)[0]).backward()
