@@ -10,13 +10,14 @@ from oneadapt.media.speech_scene import REGIME_NAMES, SpeechScene
 
 
 def test_same_seed_same_audio_and_a_shorter_scene_is_a_prefix() -> None:
-    long, short = SpeechScene(seed=3, seconds=20), SpeechScene(seed=3, seconds=8)
-    first = short.regimes[0]
-    assert long.regimes[0][:2] == first[:2] and long.regimes[0][2] == first[2]
-    end = first[1] * 16000  # the first regime is whole in both
-    assert np.array_equal(long.samples[:end], short.samples[:end])
-    assert np.array_equal(long.speech[:end], short.speech[:end])
-    assert not np.array_equal(SpeechScene(seed=4, seconds=8).samples, short.samples)
+    long, short = SpeechScene(seed=3, seconds=20), SpeechScene(seed=3, seconds=7)
+    assert (
+        short.regimes[-1][1] == 7 and long.regimes[: len(short.regimes) - 1] == short.regimes[:-1]
+    )
+    assert np.array_equal(long.samples[: 7 * 16000], short.samples)
+    assert np.array_equal(long.speech[: 7 * 16000], short.speech)
+    assert short.speech.any() and not short.speech.all()
+    assert not np.array_equal(SpeechScene(seed=4, seconds=7).samples, short.samples)
 
 
 def test_segments_are_whole_labelled_seconds() -> None:

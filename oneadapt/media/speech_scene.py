@@ -13,8 +13,9 @@ utterances. Pink background noise runs throughout, at a level set by the regime:
 - ``soft``: a distant, quiet talker;
 - ``silence``: background noise only, nothing a VAD should call speech.
 
-The timeline is drawn from ``seed`` independently of ``seconds`` (a shorter scene of a
-seed is the start of a longer one), so the same seed gives bit-identical audio and labels.
+The timeline is drawn and rendered from ``seed`` independently of ``seconds`` (a shorter
+scene of a seed is exactly the start of a longer one), and the same seed gives
+bit-identical audio and labels.
 """
 
 from __future__ import annotations
@@ -131,26 +132,28 @@ class SpeechScene(AudioSource):
         self.samples, self.speech = self._render()
 
     def _draw_regimes(self) -> list[Regime]:
-        """Regimes drawn along an endless timeline (never two alike in a row, and the scene
-        opens with speech), then cut at the scene's end."""
+        """Whole regimes drawn along an endless timeline until they cover the scene (never
+        two alike in a row, and the scene opens with speech); the last may overrun it."""
         rng = _rng(self.seed, 1)
         regimes: list[Regime] = []
         start, previous = 0, "silence"
         while start < self.seconds:
             name = str(rng.choice([n for n in REGIME_NAMES if n != previous]))
             length = int(rng.integers(_REGIME_SECONDS[0], _REGIME_SECONDS[1] + 1))
-            regimes.append(Regime(start, min(start + length, self.seconds), name))
+            regimes.append(Regime(start, start + length, name))
             start, previous = start + length, name
         return regimes
 
     @property
     def regimes(self) -> list[tuple[int, int, str]]:
-        return [tuple(r) for r in self._regimes]
+        return [(r.start, min(r.end, self.seconds), r.name) for r in self._regimes]
 
     def _render(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every regime rendered whole, then cut at the scene's end: a shorter scene of a seed
+        is exactly the start of a longer one."""
         rate = self.sample_rate
-        samples = np.zeros(self.seconds * rate)
-        speech = np.zeros(self.seconds * rate, bool)
+        samples = np.zeros(self._regimes[-1].end * rate)
+        speech = np.zeros(len(samples), bool)
         for k, regime in enumerate(self._regimes):
             rng = _rng(self.seed, 2, k)
             peak, noise_rms = _LEVELS[regime.name]
@@ -166,7 +169,8 @@ class SpeechScene(AudioSource):
                 samples[at : at + len(words)] += words
                 speech[at : at + len(words)] = True
                 at += len(words) + int(rate * rng.uniform(0.4, 1.4))
-        return np.clip(samples, -1.0, 1.0).astype(np.float32), speech
+        end = self.seconds * rate
+        return np.clip(samples[:end], -1.0, 1.0).astype(np.float32), speech[:end]
 
     def segments(self, max_seconds: int | None = None) -> Iterator[AudioSegment]:
         count = self.seconds if max_seconds is None else min(self.seconds, max(0, max_seconds))
