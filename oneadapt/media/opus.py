@@ -5,9 +5,9 @@ The microphone's two knobs act here: the segment is resampled to the knob's samp
 in its VoIP mode, as a speech sensor would. Each second is encoded independently (a fresh
 encoder, 20-ms frames), like the camera's 1-second H.264 chunks, and decoded by libopus
 with the stream header's pre-skip (at 48 kHz, resampled back to the stream's rate), so
-the decoded samples line up with the raw ones.
-``num_bytes`` counts the Opus packets; the 19-byte stream header (OpusHead) travels once
-per stream out of band, as in RTP or Ogg, and is not charged per second.
+the decoded samples line up with the raw ones. ``num_bytes`` counts the Opus packets;
+the 19-byte stream header (OpusHead) travels once per stream out of band, as in RTP or
+Ogg, and is not charged per second.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def compress(samples: np.ndarray, sample_rate: int, bitrate: int) -> tuple[list[
 
 
 def decode(packets: list[bytes], header: bytes, sample_rate: int, length: int) -> np.ndarray:
-    """``length`` float32 mono samples at ``sample_rate`` from Opus ``packets``."""
+    """``length`` float32 mono samples at ``sample_rate`` from Opus ``packets`` (libopus
+    decodes at 48 kHz and drops the header's pre-skip; FFmpeg resamples)."""
     decoder = av.CodecContext.create("libopus", "r")
     decoder.extradata = header
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
@@ -99,7 +100,6 @@ def decode(packets: list[bytes], header: bytes, sample_rate: int, length: int) -
 
 def encode(segment: AudioSegment, sample_rate: int, bitrate: int) -> EncodedAudio:
     """Resample ``segment`` to ``sample_rate``, Opus-encode it at ``bitrate`` bit/s, decode."""
-    _check(sample_rate, bitrate)
     start = time.perf_counter()
     samples = resample(segment.samples, segment.sample_rate, sample_rate)
     packets, header = compress(samples, sample_rate, bitrate)

@@ -40,7 +40,7 @@ class _RateNetwork(nn.Module):
         self.hop = int(stft.hop_length)
         self.cutoff = int(stft.filter_length) // 2 + 1
         self.context = int(packaged.context_size_samples)
-        self.reflect = self.context  # the packaged STFT reflect-pads the right by this much
+        self.reflect = tuple(stft.padding.padding)  # (left, right) reflection padding
         self.register_buffer("basis", stft.forward_basis_buffer.detach().clone())
         self.encoder = nn.ModuleList()
         for block in packaged.encoder.children():
@@ -69,11 +69,11 @@ class _RateNetwork(nn.Module):
 
     def forward(self, chunks: torch.Tensor) -> torch.Tensor:
         """[B, W, C] chunks -> [B, W] speech probabilities."""
-        batch, windows, size = chunks.shape
+        batch, windows, _ = chunks.shape
         tails = chunks[:, :-1, -self.context :]  # each chunk sees the end of the one before
         context = torch.cat([chunks.new_zeros(batch, 1, self.context), tails], 1)
         x = torch.cat([context, chunks], -1).reshape(batch * windows, -1)
-        x = nn.functional.pad(x[:, None], (0, self.reflect), mode="reflect")
+        x = nn.functional.pad(x[:, None], self.reflect, mode="reflect")
         spectrum = nn.functional.conv1d(x, self.basis, stride=self.hop)
         real, imag = spectrum[:, : self.cutoff], spectrum[:, self.cutoff :]
         x = torch.sqrt(real**2 + imag**2 + MAGNITUDE_EPS)
