@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from oneadapt.evaluate.vad_plot import plot_vad_decisions
-from oneadapt.media.audio import AudioFileSource, AudioSource
+from oneadapt.media.audio import ANALYSIS_RATE, AudioFileSource, AudioSegment, AudioSource
 from oneadapt.media.opus import BITRATES, SAMPLE_RATES, encode
 from oneadapt.media.speech_scene import SpeechScene
 from oneadapt.models.silero_vad import SileroVAD, load_silero_vad
@@ -132,6 +132,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     vad, task = load_silero_vad(), VadTask()
+    warm_up = AudioSegment(0, np.zeros(ANALYSIS_RATE, np.float32), ANALYSIS_RATE)
+    for rate in SAMPLE_RATES:  # first calls load codec and resampler code: keep it out of ms
+        vad.infer(encode(warm_up, rate, BITRATES[0]).decoded, rate)
     audio_dir = shared_data_dir() / "audio"
     files = sorted(audio_dir.glob("*.wav")) + sorted(audio_dir.glob("*.flac"))
     sources: list[AudioSource] = [AudioFileSource(f) for f in files]
