@@ -91,14 +91,14 @@ def test_policy_lists(text):
 def test_fixed_specs(spec):
     config = user_error_or(lambda: parse_fixed(spec))
     if config is not None:
-        assert 0 <= config.qp <= 51 and config.height >= 16 and config.fps >= 1
+        assert 0 <= config["qp"] <= 51 and config["height"] >= 16 and config["fps"] >= 1
 
 
 @FAST
 @given(st.integers(0, 51), st.integers(8, 2000).map(lambda h: 2 * h), st.integers(1, 60))
 def test_fixed_specs_round_trip(qp, height, fps):
     config = parse_fixed(f"fixed:{qp}/{height}/{fps}")
-    assert (config.qp, config.height, config.fps) == (qp, height, fps)
+    assert (config["qp"], config["height"], config["fps"]) == (qp, height, fps)
 
 
 CLASS_NAMES = ("person", "car", "truck")

@@ -59,7 +59,9 @@ def _scene_samples(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
             qp = int(rng.integers(16, 47))
             scaled = int(rng.choice(HEIGHTS, p=[0.25, 0.2, 0.15, 0.15, 0.13, 0.12]))
             segment = Segment(0, pixels, np.arange(3) / scene.fps, scene.fps)
-            pixels = encode(segment, Configuration(qp, scaled * height // 720, scene.fps)).decoded
+            pixels = encode(
+                segment, Configuration(qp=qp, height=scaled * height // 720, fps=scene.fps)
+            ).decoded
         frames.append(pixels[1:])
         for _, gt in rendered[1:]:
             labels.append(torch.cat([gt.boxes, gt.classes[:, None]], 1).numpy().astype(np.float32))
