@@ -48,13 +48,6 @@ def parse_list(
     return values
 
 
-def parse_ints(text: str | None, option: str, example: str = "20,30,40") -> list[int] | None:
-    """An integer list such as ``20,30,40``; None when the option was not given."""
-    if text is None:
-        return None
-    return parse_list(text, option, int, example)
-
-
 def parse_knobs(shorthands: Mapping[str, str | None], specs: Sequence[str] = ()) -> KnobLists:
     """Knob value lists by knob name, from shorthand options (``{"--qp": "20,30"}``, None
     where not given) and ``--knob NAME=V1,V2,...`` specs; each knob at most once. The values

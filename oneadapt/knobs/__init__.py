@@ -2,12 +2,11 @@
 
 from oneadapt.knobs.base import EncodePlan, Knob, Stage, StreamShape, Value
 from oneadapt.knobs.configuration import Configuration
-from oneadapt.knobs.height import MIN_HEIGHT, even, output_size, resolution_ladder
-from oneadapt.knobs.registry import default_knobs, knob_type, knob_types
+from oneadapt.knobs.height import even, resolution_ladder
+from oneadapt.knobs.registry import knob_type, knob_types
 from oneadapt.knobs.space import ConfigSpace, KnobLists, parse_fixed
 
 __all__ = [
-    "MIN_HEIGHT",
     "ConfigSpace",
     "Configuration",
     "EncodePlan",
@@ -16,11 +15,9 @@ __all__ = [
     "Stage",
     "StreamShape",
     "Value",
-    "default_knobs",
     "even",
     "knob_type",
     "knob_types",
-    "output_size",
     "parse_fixed",
     "resolution_ladder",
 ]
