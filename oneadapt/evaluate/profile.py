@@ -83,7 +83,7 @@ def plot_profile(summary: pd.DataFrame, knobs: Sequence[str], path: Path, title:
         summary["accuracy"],
         c=summary[colour],
         cmap="viridis_r",
-        s=12 + 28 * summary[size] / summary[size].abs().max(),
+        s=12 + 28 * summary[size].rank(pct=True),  # any sign, any scale
         alpha=0.75,
         edgecolors="none",
     )
