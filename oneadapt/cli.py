@@ -24,10 +24,12 @@ from oneadapt.inputs import (
     check_policy,
     check_stream_budget,
     parse_budgets,
+    parse_knobs,
     parse_lambdas,
     parse_policies,
     prepare,
 )
+from oneadapt.knobs import KnobLists, knob_types
 
 if TYPE_CHECKING:
     from oneadapt.adapt.gradients import DNNGradSettings
@@ -77,12 +79,36 @@ ClassesOpt = Annotated[
 ]
 
 
-QpOpt = Annotated[str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51).")]
+QpOpt = Annotated[
+    str | None, typer.Option(help="QP values, e.g. 20,30,40,50 (0..51): --knob qp=... for short.")
+]
 ResOpt = Annotated[
     str | None,
-    typer.Option(help="Output heights, e.g. 720,540,360 (default: source height to a quarter)."),
+    typer.Option(
+        help="Output heights, e.g. 720,540,360 (default: source height to a quarter): "
+        "--knob height=... for short."
+    ),
 ]
-FpsOpt = Annotated[str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1.")]
+FpsOpt = Annotated[
+    str | None, typer.Option(help="Frame rates, e.g. 10,5,2,1: --knob fps=... for short.")
+]
+KnobOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--knob",
+        help="A knob's values, NAME=V1,V2,... (repeatable): sets a default knob's values or "
+        f"adds a knob to the space. Knobs: {', '.join(knob_types())}.",
+    ),
+]
+
+
+def knob_lists(
+    qp: str | None, res: str | None, fps: str | None, knob: list[str] | None
+) -> KnobLists:
+    """The knob value lists of ``--qp``, ``--res``, ``--fps`` and ``--knob``."""
+    return parse_knobs({"--qp": qp, "--res": res, "--fps": fps}, knob or ())
+
+
 DnnGradEveryOpt = Annotated[
     int | None,
     typer.Option(
@@ -109,31 +135,39 @@ def profile(
     qp: QpOpt = None,
     res: ResOpt = None,
     fps: FpsOpt = None,
+    knob: KnobOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = None,
 ) -> None:
-    """Measure every configuration of a QP x resolution x frame-rate grid on every second.
+    """Measure every configuration of the knob grid (QP x resolution x frame rate, and any
+    --knob) on every second.
 
     Writes DIR/profile.parquet (one row per second and configuration), DIR/profile.png
-    (accuracy against kbit/s, Pareto front marked) and prints the Pareto front.
+    (accuracy against kbit/s, Pareto front marked) and prints the Pareto front, and for each
+    knob with several values its accuracy and kbit/s at each, the other knobs at the reference.
     """
-    from oneadapt.evaluate.profile import pareto_table, write_profile_outputs
+    from oneadapt.evaluate.profile import knob_table, pareto_table, write_profile_outputs
     from oneadapt.evaluate.profile import profile as run_profile
 
-    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    setup = prepare(video, model, out, knob_lists(qp, res, fps, knob), analysis_fps, classes)
     with setup.out:
         df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
         summary = write_profile_outputs(
-            df, setup.out.create(), f"{setup.source.name} · {setup.detector.model.id}"
+            df,
+            setup.space.names,
+            setup.out.create(),
+            f"{setup.source.name} · {setup.detector.model.id}",
         )
+    seconds_text = f"{df['second'].nunique()} s (mean per second)"
     print_table(
         pareto_table(
             summary,
-            f"Pareto front of {setup.space.size()} configurations over "
-            f"{df['second'].nunique()} s (mean per second)",
+            setup.space.names,
+            f"Pareto front of {setup.space.size()} configurations over {seconds_text}",
         )
     )
+    print_table(knob_table(summary, setup.space, f"Each knob alone over {seconds_text}"))
     inferred = int(df["frames_inferred"].sum())
     cached = int(df["cached_frames"].sum())
     console.print(
@@ -167,6 +201,7 @@ def run(
     qp: QpOpt = None,
     res: ResOpt = None,
     fps: FpsOpt = None,
+    knob: KnobOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = None,
@@ -190,7 +225,7 @@ def run(
 
     policy, lam = check_policy(policy.strip()), check_lambda(lam)
     max_kbps = check_stream_budget(max_kbps, policy)
-    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    setup = prepare(video, model, out, knob_lists(qp, res, fps, knob), analysis_fps, classes)
     with setup.out:
         context = PolicyContext(setup.space, setup.detector, setup.task)
         options = {"max_kbps": max_kbps} if max_kbps is not None else {}
@@ -224,6 +259,7 @@ def gradcheck(
     qp: QpOpt = None,
     res: ResOpt = None,
     fps: FpsOpt = None,
+    knob: KnobOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = None,
@@ -238,7 +274,7 @@ def gradcheck(
     from oneadapt.evaluate.gradcheck import gradcheck as run_gradcheck
     from oneadapt.evaluate.gradcheck import write_gradcheck_outputs
 
-    setup = prepare(video, model, out, qp, res, fps, analysis_fps, classes)
+    setup = prepare(video, model, out, knob_lists(qp, res, fps, knob), analysis_fps, classes)
     with setup.out:
         result = run_gradcheck(
             setup.source,
@@ -279,6 +315,7 @@ def bench(
     qp: QpOpt = None,
     res: ResOpt = None,
     fps: FpsOpt = None,
+    knob: KnobOpt = None,
     seconds: SecondsOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
     classes: ClassesOpt = None,
@@ -319,7 +356,8 @@ def bench(
     if profiling_budget is not None:
         profiling_budget = check_budget(profiling_budget, "--profiling-budget")
     budgets = parse_budgets(max_kbps, "--max-kbps") if max_kbps is not None else []
-    inputs = check_inputs(videos, model, out, qp, res, fps, analysis_fps, classes, seconds or 60)
+    knobs = knob_lists(qp, res, fps, knob)
+    inputs = check_inputs(videos, model, out, knobs, analysis_fps, classes, seconds or 60)
     with inputs.out:
         run_bench(
             inputs.sources,
@@ -329,9 +367,7 @@ def bench(
             inputs.out,
             seconds=seconds,
             analysis_fps=analysis_fps,
-            qps=inputs.grid[0],
-            heights=inputs.grid[1],
-            fps=inputs.grid[2],
+            knobs=inputs.knobs,
             classes=inputs.classes,
             grad_settings=grad_settings(dnngrad_every),
             profiling_budget=profiling_budget,

@@ -90,9 +90,7 @@ def run_demo(
         lambdas,
         out / "bench",
         seconds=seconds,
-        qps=DEMO_QPS,
-        heights=heights,
-        fps=DEMO_FPS,
+        knobs={"qp": DEMO_QPS, "height": heights, "fps": DEMO_FPS},
     )
     runs = pd.read_parquet(out / "bench" / "bench.parquet")
     middle = float(sorted(lambdas)[len(lambdas) // 2])

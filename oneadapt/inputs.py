@@ -9,7 +9,7 @@ subclasses only, whatever the text it is given.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -20,17 +20,20 @@ from oneadapt.storage import OutputDir
 
 if TYPE_CHECKING:  # torch comes with these: --help and --version stay fast without them
     from oneadapt.inference_cache import Detector
-    from oneadapt.knobs import ConfigSpace
+    from oneadapt.knobs import ConfigSpace, KnobLists
     from oneadapt.models.base import Model
     from oneadapt.tasks.detection import DetectionTask
 
 T = TypeVar("T")
 
 
-def parse_list(text: str, option: str, convert: Callable[[str], T], example: str) -> list[T]:
+def parse_list(
+    text: str, option: str, convert: Callable[[str], T], example: str, usage: str | None = None
+) -> list[T]:
     """A comma-separated option value: items stripped, empty ones skipped, at least one
     left, each converted by ``convert`` (its ValueError becomes an error naming the item;
-    its OneAdaptError passes through)."""
+    its OneAdaptError passes through). Errors show ``usage``, by default ``option example``."""
+    usage = usage or f"{option} {example}"
     items = [item.strip() for item in text.split(",")]
     values = []
     for item in filter(None, items):
@@ -38,18 +41,37 @@ def parse_list(text: str, option: str, convert: Callable[[str], T], example: str
             values.append(convert(item))
         except (ValueError, OverflowError):
             raise ConfigurationError(
-                f"{option} {text!r}: {item!r} is not valid.", f"Write e.g. {option} {example}."
+                f"{option} {text!r}: {item!r} is not valid.", f"Write e.g. {usage}."
             ) from None
     if not values:
-        raise ConfigurationError(f"{option} {text!r} is empty.", f"Write e.g. {option} {example}.")
+        raise ConfigurationError(f"{option} {text!r} is empty.", f"Write e.g. {usage}.")
     return values
 
 
-def parse_ints(text: str | None, option: str, example: str = "20,30,40") -> list[int] | None:
-    """A knob value list such as ``20,30,40``; None when the option was not given."""
-    if text is None:
-        return None
-    return parse_list(text, option, int, example)
+def parse_knobs(shorthands: Mapping[str, str | None], specs: Sequence[str] = ()) -> KnobLists:
+    """Knob value lists by knob name, from shorthand options (``{"--qp": "20,30"}``, None
+    where not given) and ``--knob NAME=V1,V2,...`` specs; each knob at most once. The values
+    are checked against each video when its space is built."""
+    from oneadapt.knobs import knob_type, knob_types
+
+    by_flag = {kind.flag: kind for kind in knob_types().values() if kind.flag}
+    given = [(by_flag[flag], flag, text) for flag, text in shorthands.items() if text is not None]
+    for spec in specs:
+        name, equals, text = spec.partition("=")
+        if not equals:
+            raise ConfigurationError(
+                f"--knob {spec!r} is not NAME=VALUES.", "Write e.g. --knob i_qfactor=0.5,0.71,1."
+            )
+        kind = knob_type(name.strip())
+        given.append((kind, f"--knob {kind.name}", text))
+    lists: dict[str, list] = {}
+    for kind, option, text in given:
+        if kind.name in lists:
+            raise ConfigurationError(
+                f"knob {kind.name} is given twice ({option}).", "Give each knob's values once."
+            )
+        lists[kind.name] = parse_list(text, option, kind.parse, kind.example, kind.usage())
+    return lists
 
 
 def check_lambda(value: float, option: str = "--lambda") -> float:
@@ -190,8 +212,8 @@ class Inputs:
     validated before any work starts."""
 
     sources: list[Source]
-    grid: tuple[list[int] | None, list[int] | None, list[int] | None]
-    """--qp, --res and --fps values (None: the defaults)."""
+    knobs: KnobLists
+    """Value lists by knob name (a default knob not named: its defaults)."""
     model: Model
     classes: tuple[str, ...]
     out: OutputDir
@@ -201,26 +223,24 @@ def check_inputs(
     videos: Sequence[str],
     model: str,
     out: Path,
-    qp: str | None = None,
-    res: str | None = None,
-    fps: str | None = None,
+    knobs: KnobLists | None = None,
     analysis_fps: int = 10,
     classes: str | None = None,
     scene_seconds: int = 60,
 ) -> Inputs:
-    """Parse the knob lists, check the output directory, open every video, check the knob
-    values against each video, load the model and check the classes."""
+    """Check the output directory, open every video, check the knob values (:func:`parse_knobs`)
+    against each video, load the model and check the classes."""
     from oneadapt.knobs import ConfigSpace
     from oneadapt.models.registry import load_model
 
-    grid = parse_ints(qp, "--qp"), parse_ints(res, "--res"), parse_ints(fps, "--fps")
+    knobs = knobs or {}
     target = OutputDir(out)
     sources = open_sources(videos, analysis_fps, scene_seconds)
     for source in sources:  # heights are checked against each video's
-        ConfigSpace.default(source.height, analysis_fps, *grid)
+        ConfigSpace.default(source.height, analysis_fps, **knobs)
     detector_model = load_model(model)
     wanted = parse_classes(classes, detector_model.class_names)
-    return Inputs(sources, grid, detector_model, wanted, target)
+    return Inputs(sources, knobs, detector_model, wanted, target)
 
 
 @dataclass
@@ -238,9 +258,7 @@ def prepare(
     video: str,
     model: str,
     out: Path,
-    qp: str | None = None,
-    res: str | None = None,
-    fps: str | None = None,
+    knobs: KnobLists | None = None,
     analysis_fps: int = 10,
     classes: str | None = None,
     scene_seconds: int = 60,
@@ -251,8 +269,8 @@ def prepare(
     from oneadapt.knobs import ConfigSpace
     from oneadapt.tasks.detection import DetectionTask
 
-    inputs = check_inputs([video], model, out, qp, res, fps, analysis_fps, classes, scene_seconds)
+    inputs = check_inputs([video], model, out, knobs, analysis_fps, classes, scene_seconds)
     (source,) = inputs.sources
-    space = ConfigSpace.default(source.height, analysis_fps, *inputs.grid)
+    space = ConfigSpace.default(source.height, analysis_fps, **inputs.knobs)
     task = DetectionTask.for_model(inputs.model.class_names, inputs.classes)
     return Setup(source, space, Detector(inputs.model, InferenceCache()), task, inputs.out)

@@ -43,3 +43,12 @@ def yolox_highway(shared_data: Path):
     source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
     space = ConfigSpace.default(source.height, analysis_fps=source.fps)
     return Detector(model), DetectionTask.for_model(model.class_names), source, space
+
+
+@pytest.fixture(scope="session")
+def highway_segment(shared_data: Path):
+    """The motorway clip's first second at 10 fps: a real segment for the knobs to act on."""
+    from oneadapt.media.sources import VideoSource
+
+    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=10)
+    return next(iter(source.segments(1)))

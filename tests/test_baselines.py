@@ -23,7 +23,9 @@ from oneadapt.adapt.baselines import (
 from oneadapt.adapt.policy import FixedPolicy, Overhead, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.inference_cache import Detector, InferenceCache
-from oneadapt.knobs import ConfigSpace, Configuration, Knob
+from oneadapt.knobs import ConfigSpace, Configuration
+from oneadapt.knobs.fps import FrameRate
+from oneadapt.knobs.qp import QP
 from oneadapt.media.sources import Segment, Source, VideoSource
 from oneadapt.models.registry import load_model
 from oneadapt.tasks.detection import DetectionTask
@@ -43,7 +45,7 @@ def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     cache = InferenceCache(tmp_path_factory.getbasetemp() / "cache" / "detections.sqlite")
     detector = Detector(model, cache)
     source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
-    space = ConfigSpace.default(240, 5, qps=(24, 40), heights=(240, 120), fps=(5, 2))
+    space = ConfigSpace.default(240, 5, qp=(24, 40), height=(240, 120), fps=(5, 2))
     context = PolicyContext(space, detector, task)
     profiler = Profiler(detector, task, space.reference)
     return context, profiler, source, list(source.segments(SECONDS))
@@ -66,7 +68,7 @@ def test_oracle_bounds_every_policy_objective(setup) -> None:
             AWStreamPolicy(context, lam, period=2, profiler=profiler),
             ChameleonPolicy(context, lam, period=2, profiler=profiler),
             BestFixedPolicy(context, lam, source, seconds=2, profiler=profiler),
-            FixedPolicy(Configuration(40, 120, 2)),
+            FixedPolicy(Configuration(qp=40, height=120, fps=2)),
             FixedPolicy(context.space.reference),
         ]
         bound = [
@@ -125,7 +127,9 @@ def test_best_fixed_picks_the_best_static_configuration(setup) -> None:
 
 def test_make_policy_names_and_fixed_specs(setup) -> None:
     context, profiler, source, _ = setup
-    assert make_policy("fixed:30/120/2", context, 0.1).config == Configuration(30, 120, 2)
+    assert make_policy("fixed:30/120/2", context, 0.1).config == Configuration(
+        qp=30, height=120, fps=2
+    )
     assert isinstance(make_policy("awstream", context, 0.1, profiler=profiler), AWStreamPolicy)
     assert isinstance(make_policy("chameleon", context, 0.1, period=4), ChameleonPolicy)
     assert isinstance(make_policy("oracle", context, 0.1), OraclePolicy)
@@ -150,12 +154,12 @@ def test_make_policy_names_and_fixed_specs(setup) -> None:
 
 
 def test_downsample_keeps_both_ends() -> None:
-    knob = Knob("qp", (20, 25, 30, 35, 40, 45, 50))
+    knob = QP((20, 25, 30, 35, 40, 45, 50))
     assert downsample(knob, 3) == (20, 35, 50)
     assert downsample(knob, 2) == (20, 50)
     assert downsample(knob, 10) == knob.values
-    assert downsample(Knob("fps", (10,)), 3) == (10,)
-    assert parse_fixed("fixed:36/240/2", "fast") == Configuration(36, 240, 2, "fast")
+    assert downsample(FrameRate((10,)), 3) == (10,)
+    assert parse_fixed("fixed:36/240/2") == Configuration(qp=36, height=240, fps=2)
 
 
 def test_spread_charges_the_budget_per_second_and_the_total_exactly() -> None:

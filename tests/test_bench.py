@@ -39,9 +39,7 @@ def bench_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         seconds=3,
         analysis_fps=5,
         progress=False,
-        qps=(24, 40),
-        heights=(240, 120),
-        fps=(5, 2),
+        knobs={"qp": (24, 40), "height": (240, 120), "fps": (5, 2)},
         max_kbps=(20.0,),
     )
     return out
@@ -118,7 +116,11 @@ def test_bench_budget_without_oneadapt_and_validation(shared_data: Path, tmp_pat
     with pytest.raises(OneAdaptError, match="budget"):
         bench([video], model, ["awstream@budget"], [1.0], tmp_path / "bad", profiling_budget=0)
     assert not (tmp_path / "bad").exists()
-    small = {"qps": (40,), "heights": (240, 120), "fps": (2,), "seconds": 2, "analysis_fps": 5}
+    small = {
+        "knobs": {"qp": (40,), "height": (240, 120), "fps": (2,)},
+        "seconds": 2,
+        "analysis_fps": 5,
+    }
     summary = bench(
         [video], model, ["chameleon@budget"], [1.0], tmp_path / "a", progress=False, **small
     )

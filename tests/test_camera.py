@@ -40,7 +40,7 @@ class Slow(Transport):
 def camera(tmp_path: Path, transport: Transport, seconds: int, **settings) -> Camera:
     source = scene_from_spec("scene:1:64", fps=2, seconds=seconds)
     space = ConfigSpace.default(source.height, analysis_fps=2)
-    policy = FixedPolicy(Configuration(30, 64, 2, space.preset))
+    policy = FixedPolicy(Configuration(qp=30, height=64, fps=2))
     return Camera(source, policy, space, transport, tmp_path, CameraSettings("c", **settings))
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from media_helpers import write_counter_video
 
+from oneadapt.knobs import knob_types
+
 
 def oneadapt(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -97,6 +99,25 @@ def test_unknown_model_name(tmp_path, video):
 def test_invalid_knob_values(tmp_path, video, onnx_model, knob):
     out = tmp_path / "o"
     assert_user_error(oneadapt("profile", video, "-m", onnx_model, "-o", out, *knob), knob[0])
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", sorted(knob_types()))
+def test_every_knob_rejects_an_invalid_value_on_the_command_line(tmp_path, video, onnx_model, name):
+    kind = knob_types()[name]
+    option = [kind.flag, "1000000"] if kind.flag else ["--knob", f"{name}=1000000"]
+    out = tmp_path / "o"
+    assert_user_error(
+        oneadapt("profile", video, "-m", onnx_model, "-o", out, *option), kind.option(), "invalid"
+    )
+    assert not out.exists()
+
+
+def test_unknown_knob_and_knob_given_twice(tmp_path, video, onnx_model):
+    out = tmp_path / "o"
+    args = ("profile", video, "-m", onnx_model, "-o", out)
+    assert_user_error(oneadapt(*args, "--knob", "sharpness=1"), "unknown knob", "qp")
+    assert_user_error(oneadapt(*args, "--qp", "20", "--knob", "qp=30"), "qp is given twice")
     assert not out.exists()
 
 

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from oneadapt.errors import OneAdaptError
-from oneadapt.knobs import ConfigSpace, Configuration, Knob, resolution_ladder
-from oneadapt.media.codec import decode, encode, sent_frames
+from oneadapt.knobs import ConfigSpace, Configuration, resolution_ladder
+from oneadapt.knobs.fps import sent_frames
+from oneadapt.knobs.qp import QP
+from oneadapt.media.codec import decode, encode
 from oneadapt.media.sources import Segment
 
 
@@ -22,21 +24,26 @@ def segment() -> Segment:
 
 
 def test_bytes_fall_with_qp(segment):
-    sizes = [encode(segment, Configuration(qp, 120, 10)).num_bytes for qp in (20, 30, 40, 50)]
+    sizes = [
+        encode(segment, Configuration(qp=qp, height=120, fps=10)).num_bytes
+        for qp in (20, 30, 40, 50)
+    ]
     assert all(a > b for a, b in zip(sizes, sizes[1:], strict=False)), sizes
 
 
 def test_decoded_matches_reference_size_and_quality_falls(segment):
     errors = []
     for qp, height in [(20, 120), (40, 120), (40, 60)]:
-        enc = encode(segment, Configuration(qp, height, 10))
+        enc = encode(segment, Configuration(qp=qp, height=height, fps=10))
         assert enc.decoded.shape == segment.frames.shape and enc.decoded.dtype == np.uint8
         errors.append(np.abs(enc.decoded.astype(int) - segment.frames).mean())
     assert errors[0] < errors[1] < errors[2]
 
 
 def test_bytes_fall_with_resolution(segment):
-    sizes = [encode(segment, Configuration(30, h, 10)).num_bytes for h in (120, 90, 60, 30)]
+    sizes = [
+        encode(segment, Configuration(qp=30, height=h, fps=10)).num_bytes for h in (120, 90, 60, 30)
+    ]
     assert all(a > b for a, b in zip(sizes, sizes[1:], strict=False)), sizes
 
 
@@ -44,7 +51,7 @@ def test_bytes_fall_with_resolution(segment):
     "fps,expected", [(10, range(10)), (5, [0, 2, 4, 6, 8]), (3, [0, 3, 6]), (2, [0, 5]), (1, [0])]
 )
 def test_frame_rate_sends_expected_frames(segment, fps, expected):
-    enc = encode(segment, Configuration(30, 120, fps))
+    enc = encode(segment, Configuration(qp=30, height=120, fps=fps))
     assert enc.sent.tolist() == list(expected)
     assert sent_frames(10, 10, fps).tolist() == list(expected)
     # An unsent frame repeats the last sent one.
@@ -55,26 +62,26 @@ def test_frame_rate_sends_expected_frames(segment, fps, expected):
 
 
 def test_encoding_is_deterministic(segment):
-    a = encode(segment, Configuration(30, 90, 5))
-    b = encode(segment, Configuration(30, 90, 5))
+    a = encode(segment, Configuration(qp=30, height=90, fps=5))
+    b = encode(segment, Configuration(qp=30, height=90, fps=5))
     assert a.data == b.data
 
 
 def test_invalid_knob_values(segment):
     with pytest.raises(OneAdaptError):
-        encode(segment, Configuration(60, 120, 10))
+        encode(segment, Configuration(qp=60, height=120, fps=10))
     with pytest.raises(OneAdaptError):
-        encode(segment, Configuration(30, 120, 20))
+        encode(segment, Configuration(qp=30, height=120, fps=20))
     with pytest.raises(OneAdaptError):
-        ConfigSpace.default(240, qps=[20, 70])
+        ConfigSpace.default(240, qp=[20, 70])
     with pytest.raises(OneAdaptError):
-        ConfigSpace.default(240, heights=[480])
+        ConfigSpace.default(240, height=[480])
     with pytest.raises(OneAdaptError):
         ConfigSpace.default(240, fps=[0])
 
 
 def test_knob_positions_round_trip():
-    knob = Knob("qp", (20, 30, 40, 50))
+    knob = QP((20, 30, 40, 50))
     assert [knob.position(v) for v in knob.values] == [1.0, 0.75, 0.5, 0.25]
     assert all(knob.value_at(knob.position(v)) == v for v in knob.values)
     assert knob.cheaper(40) == 50 and knob.cheaper(50) is None
@@ -83,6 +90,6 @@ def test_knob_positions_round_trip():
 
 
 def test_space_orders_expensive_first():
-    space = ConfigSpace.default(480, qps=[40, 20, 30], heights=[240, 480], fps=[1, 10, 5])
-    assert space.reference == Configuration(20, 480, 10)
+    space = ConfigSpace.default(480, qp=[40, 20, 30], height=[240, 480], fps=[1, 10, 5])
+    assert space.reference == Configuration(qp=20, height=480, fps=10)
     assert space.size() == 3 * 2 * 3 == len(list(space.grid()))

@@ -41,7 +41,7 @@ def test_block_mean_and_smoothing_keep_edge_tiles_exact() -> None:
 def test_dnn_grad_is_finite_and_concentrated_on_detected_objects(setup) -> None:
     model, task, source = setup
     segment = next(source.segments(1))
-    encoded = encode(segment, Configuration(20, 240, 5))
+    encoded = encode(segment, Configuration(qp=20, height=240, fps=5))
     server = DNNGradServer(model, task, DNNGradSettings(kernel=1, ema=0.0))
     grad_map = server.feedback(0, encoded)
     weights = grad_map.weights()
@@ -72,7 +72,7 @@ def test_feedback_map_round_trips_and_stays_under_2kb_at_720p(setup) -> None:
     segment = next(source.segments(1))
     # Upscale the real frames to 1280x720: the size the 2 KB budget is set for.
     segment.frames = np.repeat(np.repeat(segment.frames, 3, axis=1), 4, axis=2)[:, :720, :1280]
-    encoded = encode(segment, Configuration(25, 720, 1))
+    encoded = encode(segment, Configuration(qp=25, height=720, fps=1))
     grad_map = DNNGradServer(model, task).feedback(7, encoded)
     wire = grad_map.to_bytes()
     back = FeedbackMap.from_bytes(wire)
@@ -87,7 +87,9 @@ def test_interval_reuses_the_last_map_without_a_backward_pass(setup) -> None:
     server = DNNGradServer(model, task, DNNGradSettings(interval=2))
     passes, seconds = [], []
     for segment in source.segments(3):
-        grad_map = server.feedback(segment.index, encode(segment, Configuration(30, 240, 5)))
+        grad_map = server.feedback(
+            segment.index, encode(segment, Configuration(qp=30, height=240, fps=5))
+        )
         passes.append(server.last_passes)
         seconds.append(grad_map.second)
         assert bool(server.last_inferred) == bool(server.last_passes)
@@ -105,7 +107,7 @@ def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:
         Detector(model),
         task,
         space,
-        configs=[Configuration(30, 180, 3)],
+        configs=[Configuration(qp=30, height=180, fps=3)],
         seconds=3,  # the frame rate's estimate needs the server's staleness (from second 2)
         progress=False,
     )

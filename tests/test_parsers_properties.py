@@ -18,7 +18,7 @@ from oneadapt.inference_cache import decode_row
 from oneadapt.inputs import (
     check_policy,
     parse_classes,
-    parse_ints,
+    parse_knobs,
     parse_lambdas,
     parse_policies,
 )
@@ -49,14 +49,14 @@ def user_error_or(call):
 @example("1e400")
 @example(" , ")
 def test_int_lists(text):
-    values = user_error_or(lambda: parse_ints(text, "--qp"))
-    assert values is None or (values and all(isinstance(v, int) for v in values))
+    lists = user_error_or(lambda: parse_knobs({"--qp": text}))
+    assert lists is None or (lists["qp"] and all(isinstance(v, int) for v in lists["qp"]))
 
 
 @FAST
 @given(st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=6))
 def test_int_lists_round_trip(values):
-    assert parse_ints(" , ".join(map(str, values)), "--qp") == values
+    assert parse_knobs({"--qp": " , ".join(map(str, values))}) == {"qp": values}
 
 
 @FAST
@@ -91,14 +91,14 @@ def test_policy_lists(text):
 def test_fixed_specs(spec):
     config = user_error_or(lambda: parse_fixed(spec))
     if config is not None:
-        assert 0 <= config.qp <= 51 and config.height >= 16 and config.fps >= 1
+        assert 0 <= config["qp"] <= 51 and config["height"] >= 16 and config["fps"] >= 1
 
 
 @FAST
 @given(st.integers(0, 51), st.integers(8, 2000).map(lambda h: 2 * h), st.integers(1, 60))
 def test_fixed_specs_round_trip(qp, height, fps):
     config = parse_fixed(f"fixed:{qp}/{height}/{fps}")
-    assert (config.qp, config.height, config.fps) == (qp, height, fps)
+    assert (config["qp"], config["height"], config["fps"]) == (qp, height, fps)
 
 
 CLASS_NAMES = ("person", "car", "truck")
@@ -211,7 +211,7 @@ def test_cache_rows_round_trip(rows, seconds):
 def test_parsers_raise_typed_errors():
     """The kinds the CLI maps to exit codes: a bad option is a ConfigurationError."""
     for call in (
-        lambda: parse_ints("x", "--qp"),
+        lambda: parse_knobs({"--qp": "x"}),
         lambda: parse_lambdas("inf"),
         lambda: parse_policies("nosuch"),
         lambda: parse_classes("foo", CLASS_NAMES),

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from oneadapt.adapt.policy import FixedPolicy
-from oneadapt.evaluate.run import COLUMNS, run_policy, write_run_outputs
+from oneadapt.evaluate.run import columns, run_policy, write_run_outputs
 from oneadapt.knobs import Configuration
 
 
 def test_fixed_policy_run_writes_parquet_plot_and_summary(yolox_highway, tmp_path: Path) -> None:
     detector, task, source, space = yolox_highway
-    config = Configuration(35, 120, 2)
+    config = Configuration(qp=35, height=120, fps=2)
     df = run_policy(source, FixedPolicy(config), detector, task, space, seconds=2, progress=False)
     required = {
         "second",
@@ -33,7 +33,7 @@ def test_fixed_policy_run_writes_parquet_plot_and_summary(yolox_highway, tmp_pat
         "profiling_inferences",
         "kbps",
     }
-    assert required <= set(df.columns) and list(df.columns) == list(COLUMNS)
+    assert required <= set(df.columns) and list(df.columns) == columns(space)
     assert list(df["second"]) == [0, 1]
     assert (df["qp"] == 35).all() and (df["frames_inferred"] == 2).all()
     assert (df["backward_passes"] == 0).all() and (df["feedback_bytes"] == 0).all()
@@ -67,9 +67,9 @@ def test_dnngrad_forward_pass_is_the_inference_of_its_frame(yolox_highway) -> No
     model.__dict__.update(detector.model.__dict__)
     policy = GradientPolicy(PolicyContext(space), lam=0.1)
     df = run_policy(source, policy, Detector(model), task, space, seconds=1, progress=False)
-    assert df["qp"].iloc[0] != space.reference.qp  # the policy starts mid-list
+    assert df["qp"].iloc[0] != space.reference["qp"]  # the policy starts mid-list
     assert df["backward_passes"].iloc[0] == 1
     # The streamed frames but the back-propagated one, and the reference's frames (which
     # only the evaluation infers, to score the second).
-    assert sum(inferred) == df["frames_inferred"].iloc[0] - 1 + space.reference.fps
+    assert sum(inferred) == df["frames_inferred"].iloc[0] - 1 + space.reference["fps"]
     assert df["dnn_seconds"].iloc[0] > 0

@@ -107,7 +107,7 @@ def test_sigterm_drains_the_call_in_flight_and_refuses_new_ones(tmp_path: Path) 
     from oneadapt.protocol.messages import segment_message
 
     segment = next(scene_from_spec("scene:5:720", fps=10, seconds=1).segments(1))
-    encoded = encode(segment, Configuration(20, 720, 10))
+    encoded = encode(segment, Configuration(qp=20, height=720, fps=10))
     size = (segment.width, segment.height)
     message = segment_message("big", 0, encoded, size, segment.timestamps.tolist(), True)
     port, log = free_port(), tmp_path / "server.log"

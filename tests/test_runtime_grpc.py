@@ -18,7 +18,8 @@ from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
-from oneadapt.media.codec import encode, frame_owner, sent_frames
+from oneadapt.knobs.fps import sent_frames
+from oneadapt.media.codec import encode, frame_owner
 from oneadapt.media.scene import scene_from_spec
 from oneadapt.models.registry import load_model
 from oneadapt.protocol import oneadapt_pb2 as pb
@@ -65,7 +66,7 @@ def test_camera_over_grpc_reproduces_run_policy(yolox_highway, tmp_path: Path) -
     pending = iter(calls)  # per second: the server's inference, then the reference's
     for row in ran.itertuples():
         here = next(pending)
-        if Configuration(row.qp, row.height, row.fps, space.preset) != space.reference:
+        if Configuration(qp=row.qp, height=row.height, fps=row.fps) != space.reference:
             next(pending)  # the reference, which only scores the second
         owner = frame_owner(sent_frames(source.fps, source.fps, row.fps), source.fps)
         for frame, position in enumerate(owner):
@@ -84,7 +85,7 @@ def builtin_analyzer() -> Analyzer:
 @pytest.fixture(scope="module")
 def small_segment() -> pb.Segment:
     segment = next(scene_from_spec("scene:1:180", fps=5, seconds=1).segments(1))
-    encoded = encode(segment, Configuration(30, 180, 5))
+    encoded = encode(segment, Configuration(qp=30, height=180, fps=5))
     size = (segment.width, segment.height)
     return segment_message("a", 0, encoded, size, segment.timestamps.tolist(), True)
 
@@ -100,7 +101,10 @@ def test_in_process_and_grpc_transports_answer_alike(small_segment) -> None:
         segment_message("s", s.index, encode(s, config), (s.width, s.height), s.timestamps, True)
         for s, config in zip(
             source.segments(4),
-            [Configuration(qp, 180, fps) for qp, fps in [(20, 5), (35, 2), (30, 5), (45, 1)]],
+            [
+                Configuration(qp=qp, height=180, fps=fps)
+                for qp, fps in [(20, 5), (35, 2), (30, 5), (45, 1)]
+            ],
             strict=True,
         )
     ]

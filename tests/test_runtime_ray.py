@@ -105,7 +105,7 @@ def test_ray_rejects_a_bad_segment_and_keeps_serving(ray_analyzer) -> None:
         bad = pb.Segment(stream_id="bad", second=0, width=64, height=64, h264=b"\x00" * 9)
         bad.capture_times.append(0.0)
         bad.sent.append(0)
-        bad.config.qp, bad.config.height, bad.config.fps = 30, 64, 1
+        bad.config.knobs.update({"qp": "30", "height": "64", "fps": "1"})
         with pytest.raises(grpc.RpcError) as caught:
             call(bad.SerializeToString(), timeout=30)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

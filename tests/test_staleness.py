@@ -82,10 +82,11 @@ def test_the_curve_travels_in_the_feedback_message() -> None:
 
 
 def test_only_picture_knobs_keep_their_cheapest_value_as_a_probe() -> None:
-    space = ConfigSpace.default(720, qps=(24, 32, 40, 48), fps=(10, 5, 2))
-    assert floor_position(space.fps) == space.fps.position(2)
-    assert floor_position(space.qp) == space.qp.position(40)
-    assert floor_position(space.height) == space.height.position(space.height.values[-2])
+    space = ConfigSpace.default(720, qp=(24, 32, 40, 48), fps=(10, 5, 2))
+    assert floor_position(space.knob("fps")) == space.knob("fps").position(2)
+    assert floor_position(space.knob("qp")) == space.knob("qp").position(40)
+    height = space.knob("height")
+    assert floor_position(height) == height.position(height.values[-2])
     assert [start_value(k) for k in space.knobs] == [32, 360, 5]
 
 
@@ -99,6 +100,8 @@ def test_the_server_measures_staleness_even_at_one_frame_a_segment() -> None:
     server = DNNGradServer(model=None, task=TASK)  # record() needs no model
     frames = np.zeros((10, 16, 16, 3), np.uint8)
     for second in range(3):
-        encoded = EncodedSegment(Configuration(30, 16, 1), b"", np.array([0]), 0.0, frames)
+        encoded = EncodedSegment(
+            Configuration(qp=30, height=16, fps=1), b"", np.array([0]), 0.0, frames
+        )
         server.record(second, encoded, _segment([100.0 * second] * 10))
     assert server._staleness.take()[9] == 1.0  # pairs 10 frames apart, both lost

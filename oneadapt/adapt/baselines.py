@@ -34,7 +34,7 @@ from oneadapt.adapt.policy import FixedPolicy, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
-from oneadapt.knobs import ConfigSpace, Configuration, Knob, parse_fixed
+from oneadapt.knobs import ConfigSpace, Configuration, Knob, Value, parse_fixed
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
@@ -158,7 +158,7 @@ class Profiler:
         return objective(p.accuracy, p.bytes, p.frames, ref.bytes, ref.frames, lam, gpu_weight)
 
 
-def downsample(knob: Knob, levels: int) -> tuple[int, ...]:
+def downsample(knob: Knob, levels: int) -> tuple[Value, ...]:
     """``levels`` evenly spaced values of a knob, always keeping both ends."""
     n = len(knob.values)
     picks = np.unique(np.rint(np.linspace(0, n - 1, min(max(levels, 1), n))).astype(int))
@@ -167,8 +167,9 @@ def downsample(knob: Knob, levels: int) -> tuple[int, ...]:
 
 def downsampled_grid(space: ConfigSpace, levels: int) -> list[Configuration]:
     """The Cartesian product of every knob's :func:`downsample`."""
-    qps, heights, rates = (downsample(k, levels) for k in space.knobs)
-    return [Configuration(q, h, f, space.preset) for q in qps for h in heights for f in rates]
+    return list(
+        ConfigSpace(tuple(k.with_values(downsample(k, levels)) for k in space.knobs)).grid()
+    )
 
 
 class ProfilingPolicy(Policy):
@@ -340,7 +341,7 @@ class ChameleonPolicy(PeriodicProfilingPolicy):
         lists = {k.name: downsample(k, self.levels) for k in self.space.knobs}
         best = self.current
         for knob in self.space.knobs:  # snap the start onto the downsampled space
-            here = knob.index(getattr(best, knob.name))
+            here = knob.index(best[knob.name])
             nearest = min(lists[knob.name], key=lambda v, k=knob: abs(k.index(v) - here))
             best = best.with_knob(knob.name, nearest)
         tried: set[Configuration] = set()
@@ -441,7 +442,7 @@ def make_policy(
 
         return GradientPolicy(context, lam, **options)
     if name.startswith("fixed:"):
-        return FixedPolicy(parse_fixed(name, context.space.preset))
+        return FixedPolicy(context.space.complete(parse_fixed(name)))
     periodic: dict[str, type[PeriodicProfilingPolicy]] = {
         "awstream": AWStreamPolicy,
         "chameleon": ChameleonPolicy,

@@ -169,7 +169,7 @@ def probe_knobs(
         (knob, value, cheaper)
         for knob in knobs
         if knob.name != TEMPORAL_KNOB or dnn_grad.staleness is not None
-        for value, cheaper in probe_pairs(knob, getattr(config, knob.name), both)
+        for value, cheaper in probe_pairs(knob, config[knob.name], both)
     ]
     for knob, value, cheaper in wanted:
         temporal = knob.name == TEMPORAL_KNOB
@@ -191,7 +191,7 @@ def probe_knobs(
         probes.append(
             InputGrad(
                 knob.name,
-                getattr(config, knob.name),
+                config[knob.name],
                 value,
                 cheaper,
                 loss,
@@ -224,7 +224,7 @@ def temporal_options(
     encodes."""
     start = time.perf_counter()
     frames = len(current.decoded)
-    i = knob.index(getattr(current.config, knob.name))
+    i = knob.index(current.config[knob.name])
     options = []
     lowest = floor_position(knob)
     for value in knob.values[max(i - 1, 0) : i + 2]:
@@ -350,7 +350,7 @@ class GradientPolicy(Policy):
         self.last_gradients: dict[str, float] = {}
 
     def current(self) -> Configuration:
-        return Configuration(**self.values, preset=self.space.preset)
+        return Configuration(self.values)
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         return self.current()
@@ -358,7 +358,7 @@ class GradientPolicy(Policy):
     def resource(self, num_bytes: int, frames: int) -> float:
         assert self.reference_bytes is not None
         return resource(
-            num_bytes, frames, self.reference_bytes, self.space.reference.fps, self.gpu_weight
+            num_bytes, frames, self.reference_bytes, self.space.reference["fps"], self.gpu_weight
         )
 
     def gain(self, probe: InputGrad) -> float:

@@ -40,7 +40,7 @@ from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.inputs import check_policy
-from oneadapt.knobs import ConfigSpace
+from oneadapt.knobs import ConfigSpace, KnobLists
 from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model
 from oneadapt.models.registry import load_model
@@ -241,9 +241,7 @@ def bench(
     seconds: int | None = None,
     analysis_fps: int = 10,
     progress: bool = True,
-    qps: Sequence[int] | None = None,
-    heights: Sequence[int] | None = None,
-    fps: Sequence[int] | None = None,
+    knobs: KnobLists | None = None,
     classes: Sequence[str] = DEFAULT_CLASSES,
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
@@ -252,15 +250,15 @@ def bench(
     max_kbps: Sequence[float] = (),
     resume: bool = False,
 ) -> dict:
-    """Run every policy at every lambda on every video; write ``bench.parquet``,
-    ``summary.json``, ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out``
-    (atomically) and return the summary. ``qps``/``heights``/``fps`` restrict the knob grid
-    (``None``: the defaults of :meth:`ConfigSpace.default`); ``best-fixed`` chooses on the first
-    ``best_fixed_seconds`` of the benchmarked seconds; ``grad_settings`` is how the server
+    """Run every policy at every lambda on every video; write ``bench.parquet``, ``summary.json``,
+    ``tradeoff_kbps.png``, ``tradeoff_dnn.png`` and ``report.md`` to ``out`` (atomically) and
+    return the summary. ``knobs`` gives value lists by knob name (a default knob not named, or
+    None: its defaults; any other knob named joins the space); ``best-fixed`` chooses on the
+    first ``best_fixed_seconds`` of the benchmarked seconds; ``grad_settings`` is how the server
     computes DNNGrad for the gradient policy. ``profiling_budget`` is the spare inferences per
-    second of the ``@budget`` baselines; None: oneadapt's measured overhead frames per second
-    on the same video and lambda, or, when oneadapt is not benchmarked, one DNNGrad backward
-    pass per ``grad_settings.interval`` seconds in frame-equivalents. The budgets used are in
+    second of the ``@budget`` baselines; None: oneadapt's measured overhead frames per second on
+    the same video and lambda, or, when oneadapt is not benchmarked, one DNNGrad backward pass
+    per ``grad_settings.interval`` seconds in frame-equivalents. The budgets used are in
     ``summary["meta"]["profiling_budgets"]``. ``max_kbps`` adds ``oneadapt@max-kbps``, the
     gradient policy in budget mode, one point per budget. Each finished point is saved in
     ``out/points`` as it completes; ``resume`` reuses those an earlier run with the same
@@ -300,7 +298,7 @@ def bench(
             "model": model.id,
             "seconds": seconds,
             "analysis_fps": analysis_fps,
-            "grid": [qps, heights, fps],
+            "knobs": {name: list(values or []) for name, values in (knobs or {}).items()},
             "classes": list(task.classes),
             "gpu_weight": gpu_weight,
             "best_fixed_seconds": best_fixed_seconds,
@@ -311,11 +309,9 @@ def bench(
         resume,
     )
     for source in sources:
-        space = ConfigSpace.default(source.height, analysis_fps, qps, heights, fps)
-        spaces.append(
-            f"{source.name}: QP {list(space.qp.values)}, height "
-            f"{list(space.height.values)}, fps {list(space.fps.values)}"
-        )
+        space = ConfigSpace.default(source.height, analysis_fps, **(knobs or {}))
+        described = ", ".join(f"{k.title} {list(k.values)}" for k in space.knobs)
+        spaces.append(f"{source.name}: {described}")
         context = PolicyContext(space, detector, task)
         profiler = Profiler(detector, task, space.reference)
         references: dict | None = None

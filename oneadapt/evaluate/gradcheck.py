@@ -40,7 +40,7 @@ def operating_points(space: ConfigSpace) -> list[Configuration]:
     points = []
     for fraction in (0.0, 1 / 3, 2 / 3):
         values = {k.name: k.values[int(fraction * (len(k.values) - 1) + 0.5)] for k in space.knobs}
-        points.append(Configuration(**values, preset=space.preset))
+        points.append(Configuration(values))
     return list(dict.fromkeys(points))
 
 

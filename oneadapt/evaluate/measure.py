@@ -30,10 +30,9 @@ class Measurement:
     encoded: EncodedSegment
 
     def row(self) -> dict[str, float | int]:
+        """The configuration's knob values, then the figures measured under it."""
         return {
-            "qp": self.config.qp,
-            "height": self.config.height,
-            "fps": self.config.fps,
+            **self.config,
             "accuracy": self.accuracy,
             "bytes": self.bytes,
             "frames_inferred": self.frames_inferred,

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from oneadapt.knobs import knob_types
 from oneadapt.storage import atomic_path
-
-KNOB_LABELS = {"qp": "QP (lower = better)", "height": "height (px)", "fps": "frames/s"}
 
 
 def _save(fig: Figure, path: Path) -> None:
@@ -27,12 +26,15 @@ def plot_run(
     regimes: Sequence[tuple[int, int, str]] = (),
     max_kbps: float | None = None,
 ) -> None:
-    """Stacked panels over time: each knob's value, accuracy, and bandwidth (with a budget
+    """Stacked panels over time: each knob's value (every column of ``df`` that names a knob,
+    drawn with the expensive end up), accuracy, and bandwidth (with a budget
     ``max_kbps``, the budget and the running mean it constrains). ``regimes``
     (start, end, name), known for the procedural scene, shade every panel and are named on
     the top one (those the run covers), so one can see whether the knobs follow the content."""
-    fig = Figure(figsize=(10, 11))
-    axes = fig.subplots(5, 1, sharex=True)
+    kinds = [kind for name, kind in knob_types().items() if name in df.columns]
+    fig = Figure(figsize=(10, 2.2 * (len(kinds) + 2)))
+    axes = fig.subplots(len(kinds) + 2, 1, sharex=True)
+    accuracy_ax, kbps_ax = axes[-2:]
     t = df["second"]
     covered = [(s, min(e, t.max() + 1), n) for s, e, n in regimes if s <= t.max()]
     for i, (start, end, name) in enumerate(covered):
@@ -40,27 +42,28 @@ def plot_run(
             ax.axvspan(start, end, color="0.5" if i % 2 else "0.85", alpha=0.15, lw=0)
         axes[0].text((start + end) / 2, 1.02, name, transform=axes[0].get_xaxis_transform(),
                      ha="center", va="bottom", fontsize=8)  # fmt: skip
-    for ax, knob in zip(axes[:3], ("qp", "height", "fps"), strict=True):
-        ax.step(t, df[knob], where="post", color="tab:blue")
-        ax.set_yticks(sorted(df[knob].unique()))
-        ax.set_ylabel(KNOB_LABELS[knob])
+    for ax, kind in zip(axes[: len(kinds)], kinds, strict=True):
+        ax.step(t, df[kind.name], where="post", color="tab:blue")
+        ax.set_yticks(sorted(df[kind.name].unique()))
+        ax.set_ylabel(kind.title)
         ax.grid(alpha=0.3)
-    axes[0].invert_yaxis()  # up = more expensive on every knob panel
-    axes[3].plot(t, df["accuracy"], color="tab:green", marker=".", lw=1)
-    axes[3].axhline(df["accuracy"].mean(), color="tab:green", ls="--", lw=0.8, label="mean")
-    axes[3].set_ylim(-0.02, 1.02)
-    axes[3].set_ylabel("accuracy (F1 vs reference)")
-    axes[3].legend(loc="lower right")
-    axes[4].plot(t, df["kbps"], color="tab:red", marker=".", lw=1)
-    axes[4].axhline(df["kbps"].mean(), color="tab:red", ls="--", lw=0.8, label="mean")
+        if kind.cheaper_upward:
+            ax.invert_yaxis()  # up = more expensive on every knob panel
+    accuracy_ax.plot(t, df["accuracy"], color="tab:green", marker=".", lw=1)
+    accuracy_ax.axhline(df["accuracy"].mean(), color="tab:green", ls="--", lw=0.8, label="mean")
+    accuracy_ax.set_ylim(-0.02, 1.02)
+    accuracy_ax.set_ylabel("accuracy (F1 vs reference)")
+    accuracy_ax.legend(loc="lower right")
+    kbps_ax.plot(t, df["kbps"], color="tab:red", marker=".", lw=1)
+    kbps_ax.axhline(df["kbps"].mean(), color="tab:red", ls="--", lw=0.8, label="mean")
     if max_kbps is not None:
-        axes[4].axhline(max_kbps, color="black", lw=1.2, label=f"budget {max_kbps:g}")
+        kbps_ax.axhline(max_kbps, color="black", lw=1.2, label=f"budget {max_kbps:g}")
         running = df["kbps"].expanding().mean()
-        axes[4].plot(t, running, color="tab:purple", lw=1.2, label="running mean")
-    axes[4].set_ylabel("kbit/s")
-    axes[4].set_xlabel("second")
-    axes[4].legend(loc="upper right")
-    for ax in axes[3:]:
+        kbps_ax.plot(t, running, color="tab:purple", lw=1.2, label="running mean")
+    kbps_ax.set_ylabel("kbit/s")
+    kbps_ax.set_xlabel("second")
+    kbps_ax.legend(loc="upper right")
+    for ax in (accuracy_ax, kbps_ax):
         ax.grid(alpha=0.3)
     summary = (
         f"mean accuracy {df['accuracy'].mean():.3f}, {df['kbps'].mean():.0f} kbit/s, "

@@ -36,11 +36,7 @@ from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.storage import atomic_path, atomic_write_text
 from oneadapt.tasks.detection import Detections, DetectionTask
 
-COLUMNS = (
-    "second",
-    "qp",
-    "height",
-    "fps",
+METRICS = (
     "accuracy",
     "bytes",
     "kbps",
@@ -55,6 +51,12 @@ COLUMNS = (
     "profiling_seconds",
     "feedback_bytes",
 )
+"""What every second of a run records besides its configuration."""
+
+
+def columns(space: ConfigSpace) -> list[str]:
+    """A run's columns: the second, the space's knobs, then :data:`METRICS`."""
+    return ["second", *space.names, *METRICS]
 
 
 def run_policy(
@@ -67,7 +69,7 @@ def run_policy(
     progress: bool = True,
     grad_settings: DNNGradSettings | None = None,
 ) -> pd.DataFrame:
-    """One row per second (columns :data:`COLUMNS`): the configuration used, its accuracy
+    """One row per second (:func:`columns`): the configuration used, its accuracy
     against the reference, bytes, DNN work, and the policy's adaptation overhead."""
     transport = InProcessTransport(Analyzer(detector, task, grad_settings))
     grad_map: FeedbackMap | None = None
@@ -101,9 +103,7 @@ def run_policy(
             rows.append(
                 {
                     "second": segment.index,
-                    "qp": config.qp,
-                    "height": config.height,
-                    "fps": config.fps,
+                    **config,
                     "accuracy": accuracy,
                     "bytes": encoded.num_bytes,
                     "kbps": encoded.num_bytes * 8 / 1000,
@@ -120,7 +120,7 @@ def run_policy(
                 }
             )
             bar.update(job, advance=1, status=f"{config.label()}  acc {accuracy:.2f}")
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=columns(space))
 
 
 def write_run_outputs(

@@ -54,7 +54,7 @@ class FleetPolicy(GradientPolicy):
             kbps=feedback.bytes * 8 / 1000,
             reference_kbps=self.reference_kbps,
             lam=self.lam,
-            knobs={k.name: getattr(feedback.config, k.name) for k in self.space.knobs},
+            knobs=dict(feedback.config),
             accuracy_at_stake=max(self.stakes.values(), default=0.0),
         )
         self.fleet.end(self.stream, report, self.directive)

@@ -1,23 +1,27 @@
 """Real H.264 encoding of a segment under a :class:`Configuration`, and decoding back.
 
 Each 1-second segment is encoded independently (it starts with an IDR frame, as a
-streaming camera's 1-second chunks do) with libx264 at constant QP. The decoded frames
-are scaled back to the segment's size, and an unsent frame repeats the last sent one:
-that is exactly what the server-side DNN sees.
+streaming camera's 1-second chunks do) with libx264 at constant QP; the configuration's
+knobs decide the size, the frames sent and the encoder's options (:class:`EncodePlan`).
+The decoded frames are scaled back to the segment's size, and an unsent frame repeats the
+last sent one: that is exactly what the server-side DNN sees.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from oneadapt.errors import ConfigurationError
-from oneadapt.knobs import Configuration, even
+from oneadapt.knobs import Configuration, EncodePlan, StreamShape, knob_type
 from oneadapt.media.sources import Segment
+
+X264_DEFAULTS: Mapping[str, str] = {"preset": "veryfast", "tune": "zerolatency"}
+"""libx264 options every encode starts from; encoder knobs add to them or override them."""
 
 
 @dataclass
@@ -43,56 +47,52 @@ class EncodedSegment(Bitstream):
     """uint8 RGB [T, H, W, 3] at the segment's size; unsent frames repeat the last sent."""
 
 
-def sent_frames(num_frames: int, analysis_fps: int, fps: int) -> np.ndarray:
-    """Indices of the frames kept when subsampling ``analysis_fps`` to ``fps``, evenly spaced."""
-    count = max(1, min(num_frames, round(num_frames * fps / analysis_fps)))
-    return np.unique(np.floor(np.arange(count) * num_frames / count).astype(int))
-
-
 def frame_owner(sent: np.ndarray, num_frames: int) -> np.ndarray:
     """For every frame, the position in ``sent`` of the frame whose content it shows."""
     return np.maximum(np.searchsorted(sent, np.arange(num_frames), side="right") - 1, 0)
 
 
-def output_size(width: int, height: int, target_height: int) -> tuple[int, int]:
-    """Encoded (width, height) for a target height: even dimensions, aspect kept."""
-    h = even(min(target_height, height))
-    return even(width * h / height), h
+def plan(segment: Segment, config: Configuration) -> EncodePlan:
+    """How ``config`` encodes ``segment``: each knob, validated for the segment, changes its
+    part of the plan (:class:`EncodePlan`), starting from every frame at full size."""
+    stream = StreamShape(segment.height, segment.fps)
+    result = EncodePlan(
+        width=segment.width,
+        height=segment.height,
+        rate=segment.fps,
+        sent=np.arange(len(segment)),
+        options=X264_DEFAULTS,
+        frames=len(segment),
+        fps=segment.fps,
+    )
+    for name, value in config.items():
+        kind = knob_type(name)
+        result = kind.apply(kind.check(value, stream), result)
+    return result
 
 
 def compress(segment: Segment, config: Configuration, threads: int = 1) -> Bitstream:
     """Encode ``segment`` with libx264 under ``config`` (what a camera does to send it)."""
-    if config.fps < 1 or config.fps > segment.fps:
-        raise ConfigurationError(
-            f"frame rate {config.fps} is outside 1..{segment.fps}.",
-            f"Use a frame rate between 1 and {segment.fps}.",
-        )
-    if not 0 <= config.qp <= 51:
-        raise ConfigurationError(f"QP {config.qp} is outside 0..51.", "Use a QP between 0 and 51.")
-    if config.height < 2:
-        raise ConfigurationError(
-            f"height {config.height} is too small.", "Use a height of 16 or more."
-        )
     start = time.perf_counter()
-    sent = sent_frames(len(segment), segment.fps, config.fps)
-    width, height = output_size(segment.width, segment.height, config.height)
-
+    how = plan(segment, config)
     encoder = av.CodecContext.create("libx264", "w")
-    encoder.width, encoder.height = width, height
+    encoder.width, encoder.height = how.width, how.height
     encoder.pix_fmt = "yuv420p"
-    encoder.time_base = Fraction(1, config.fps)
-    encoder.framerate = Fraction(config.fps, 1)
+    encoder.time_base = Fraction(1, how.rate)
+    encoder.framerate = Fraction(how.rate, 1)
     encoder.thread_count = threads
-    encoder.options = {"qp": str(config.qp), "preset": config.preset, "tune": "zerolatency"}
+    encoder.options = dict(how.options)
     packets: list[av.Packet] = []
-    for pts, i in enumerate(sent):
+    for pts, i in enumerate(how.sent):
         frame = av.VideoFrame.from_ndarray(segment.frames[i], format="rgb24")
-        frame = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+        frame = frame.reformat(
+            width=how.width, height=how.height, format="yuv420p", interpolation="AREA"
+        )
         frame.pts = pts
         packets.extend(encoder.encode(frame))
     packets.extend(encoder.encode(None))
     data = b"".join(bytes(p) for p in packets)
-    return Bitstream(config, data, sent, time.perf_counter() - start)
+    return Bitstream(config, data, how.sent, time.perf_counter() - start)
 
 
 def encode(segment: Segment, config: Configuration, threads: int = 1) -> EncodedSegment:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from oneadapt.console import Progress
-from oneadapt.knobs import Configuration
+from oneadapt.knobs import Configuration, even
 from oneadapt.media.codec import encode
 from oneadapt.media.scene import SCENE_CLASSES, SceneSource
 from oneadapt.media.sources import Segment
@@ -59,7 +59,8 @@ def _scene_samples(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
             qp = int(rng.integers(16, 47))
             scaled = int(rng.choice(HEIGHTS, p=[0.25, 0.2, 0.15, 0.15, 0.13, 0.12]))
             segment = Segment(0, pixels, np.arange(3) / scene.fps, scene.fps)
-            pixels = encode(segment, Configuration(qp, scaled * height // 720, scene.fps)).decoded
+            config = Configuration(qp=qp, height=even(scaled * height // 720), fps=scene.fps)
+            pixels = encode(segment, config).decoded  # the codec made heights even before
         frames.append(pixels[1:])
         for _, gt in rendered[1:]:
             labels.append(torch.cat([gt.boxes, gt.classes[:, None]], 1).numpy().astype(np.float32))

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import av
 import numpy as np
 
-from oneadapt.knobs import Configuration
+from oneadapt.errors import OneAdaptError
+from oneadapt.knobs import Configuration, knob_type, knob_types
 from oneadapt.media.codec import EncodedSegment, decode, frame_owner
 from oneadapt.protocol import oneadapt_pb2 as pb
 
@@ -27,13 +28,22 @@ class InvalidMessage(ValueError):
 
 
 def config_message(config: Configuration) -> pb.Configuration:
-    return pb.Configuration(
-        qp=config.qp, height=config.height, fps=config.fps, preset=config.preset
-    )
+    return pb.Configuration(knobs={name: str(value) for name, value in config.items()})
 
 
 def configuration(message: pb.Configuration) -> Configuration:
-    return Configuration(message.qp, message.height, message.fps, message.preset or "veryfast")
+    """The configuration a message names; :class:`InvalidMessage` unless it sets at least one
+    knob and every knob it sets is known and has a value valid for any stream."""
+    if not message.knobs:
+        raise InvalidMessage("bad config: no knob values")
+    values = {}
+    for name, text in message.knobs.items():
+        try:
+            kind = knob_type(name)
+            values[name] = kind.check(kind.parse(text))
+        except (ValueError, OneAdaptError) as exc:
+            raise InvalidMessage(f"bad config: {name}={text!r} ({exc})") from None
+    return Configuration({name: values[name] for name in knob_types() if name in values})
 
 
 def segment_message(
@@ -71,12 +81,11 @@ def received_segment(message: pb.Segment) -> EncodedSegment:
     last sent one)."""
     frames = len(message.capture_times)
     sent = np.asarray(message.sent, dtype=np.int64)
-    c = message.config
+    config = configuration(message.config)
     problems = [
         (not message.stream_id or len(message.stream_id) > 128, "stream_id must be 1-128 chars"),
         (not 1 <= frames <= MAX_FRAMES, f"{frames} capture times (1..{MAX_FRAMES} allowed)"),
         (not (2 <= message.width <= MAX_SIDE and 2 <= message.height <= MAX_SIDE), "bad size"),
-        (not (0 <= c.qp <= 51 and 2 <= c.height <= MAX_SIDE and c.fps >= 1), "bad config"),
         (len(sent) == 0 or len(sent) > frames, "sent must list 1..frames indices"),
         (not message.h264, "empty H.264 payload"),
     ]
@@ -92,7 +101,7 @@ def received_segment(message: pb.Segment) -> EncodedSegment:
     if len(decoded) != len(sent):
         raise InvalidMessage(f"H.264 holds {len(decoded)} frames, {len(sent)} were sent")
     return EncodedSegment(
-        config=configuration(c),
+        config=config,
         data=message.h264,
         sent=sent,
         decoded=decoded[frame_owner(sent, frames)],

@@ -24,21 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0eoneadapt.proto\x12\x0boneadapt.v1\"H\n\rConfiguration\x12\n\n\x02qp\x18\x01 \x01(\x05\x12\x0e\n\x06height\x18\x02 \x01(\x05\x12\x0b\n\x03\x66ps\x18\x03 \x01(\x05\x12\x0e\n\x06preset\x18\x04 \x01(\t\"\xc1\x01\n\x07Segment\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12*\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x1a.oneadapt.v1.Configuration\x12\x0c\n\x04h264\x18\x04 \x01(\x0c\x12\x15\n\rcapture_times\x18\x05 \x03(\x01\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x0c\n\x04sent\x18\x08 \x03(\x05\x12\x15\n\rwant_feedback\x18\t \x01(\x08\"\x1f\n\x0f\x46rameDetections\x12\x0c\n\x04rows\x18\x01 \x03(\x02\"\xce\x01\n\x08\x41nalysis\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12,\n\x06\x66rames\x18\x03 \x03(\x0b\x32\x1c.oneadapt.v1.FrameDetections\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0c\x12\x17\n\x0f\x62\x61\x63kward_passes\x18\x05 \x01(\x05\x12\x18\n\x10\x62\x61\x63kward_seconds\x18\x06 \x01(\x01\x12\x13\n\x0b\x64nn_seconds\x18\x07 \x01(\x01\x12\x17\n\x0f\x66rames_inferred\x18\x08 \x01(\x05\x32\x43\n\tAnalytics\x12\x36\n\x07\x41nalyze\x12\x14.oneadapt.v1.Segment\x1a\x15.oneadapt.v1.Analysisb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0eoneadapt.proto\x12\x0boneadapt.v1\"y\n\rConfiguration\x12\x34\n\x05knobs\x18\x05 \x03(\x0b\x32%.oneadapt.v1.Configuration.KnobsEntry\x1a,\n\nKnobsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x01\x10\x05\"\xc1\x01\n\x07Segment\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12*\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x1a.oneadapt.v1.Configuration\x12\x0c\n\x04h264\x18\x04 \x01(\x0c\x12\x15\n\rcapture_times\x18\x05 \x03(\x01\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x0c\n\x04sent\x18\x08 \x03(\x05\x12\x15\n\rwant_feedback\x18\t \x01(\x08\"\x1f\n\x0f\x46rameDetections\x12\x0c\n\x04rows\x18\x01 \x03(\x02\"\xce\x01\n\x08\x41nalysis\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12,\n\x06\x66rames\x18\x03 \x03(\x0b\x32\x1c.oneadapt.v1.FrameDetections\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0c\x12\x17\n\x0f\x62\x61\x63kward_passes\x18\x05 \x01(\x05\x12\x18\n\x10\x62\x61\x63kward_seconds\x18\x06 \x01(\x01\x12\x13\n\x0b\x64nn_seconds\x18\x07 \x01(\x01\x12\x17\n\x0f\x66rames_inferred\x18\x08 \x01(\x05\x32\x43\n\tAnalytics\x12\x36\n\x07\x41nalyze\x12\x14.oneadapt.v1.Segment\x1a\x15.oneadapt.v1.Analysisb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oneadapt_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CONFIGURATION_KNOBSENTRY']._loaded_options = None
+  _globals['_CONFIGURATION_KNOBSENTRY']._serialized_options = b'8\001'
   _globals['_CONFIGURATION']._serialized_start=31
-  _globals['_CONFIGURATION']._serialized_end=103
-  _globals['_SEGMENT']._serialized_start=106
-  _globals['_SEGMENT']._serialized_end=299
-  _globals['_FRAMEDETECTIONS']._serialized_start=301
-  _globals['_FRAMEDETECTIONS']._serialized_end=332
-  _globals['_ANALYSIS']._serialized_start=335
-  _globals['_ANALYSIS']._serialized_end=541
-  _globals['_ANALYTICS']._serialized_start=543
-  _globals['_ANALYTICS']._serialized_end=610
+  _globals['_CONFIGURATION']._serialized_end=152
+  _globals['_CONFIGURATION_KNOBSENTRY']._serialized_start=102
+  _globals['_CONFIGURATION_KNOBSENTRY']._serialized_end=146
+  _globals['_SEGMENT']._serialized_start=155
+  _globals['_SEGMENT']._serialized_end=348
+  _globals['_FRAMEDETECTIONS']._serialized_start=350
+  _globals['_FRAMEDETECTIONS']._serialized_end=381
+  _globals['_ANALYSIS']._serialized_start=384
+  _globals['_ANALYSIS']._serialized_end=590
+  _globals['_ANALYTICS']._serialized_start=592
+  _globals['_ANALYTICS']._serialized_end=659
 # @@protoc_insertion_point(module_scope)

@@ -44,11 +44,7 @@ from oneadapt.protocol.messages import configuration, detection_rows, segment_me
 from oneadapt.runtime.transport import Transport, TransportError
 from oneadapt.storage import atomic_path
 
-COLUMNS = (
-    "second",
-    "qp",
-    "height",
-    "fps",
+METRICS = (
     "bytes",
     "kbps",
     "frames_inferred",
@@ -67,7 +63,8 @@ COLUMNS = (
     "outcome",
     "reason",
 )
-"""``oneadapt run``'s columns that a camera can know (not accuracy: it has no reference),
+"""After the second and the knobs, ``oneadapt run``'s columns that a camera can know (not
+accuracy: it has no reference),
 the number of detections, and delivery: wall-clock capture, last send and ack times, retries,
 outcome (``delivered``, ``late`` or ``dropped``) and the drop reason."""
 
@@ -198,7 +195,7 @@ class Camera:
 
     def record(self) -> pd.DataFrame:
         rows = [self.rows[s] for s in sorted(self.rows)]
-        return pd.DataFrame(rows, columns=list(COLUMNS))
+        return pd.DataFrame(rows, columns=["second", *self.space.names, *METRICS])
 
     def _capture(self, segment: Segment, second: int) -> None:
         captured = time.time()
@@ -227,12 +224,9 @@ class Camera:
 
     @staticmethod
     def _row(message: pb.Segment, captured: float, encoded: EncodedSegment | None) -> dict:
-        config = configuration(message.config)
         return {
             "second": int(message.second),
-            "qp": config.qp,
-            "height": config.height,
-            "fps": config.fps,
+            **configuration(message.config),
             "bytes": len(message.h264),
             "kbps": len(message.h264) * 8 / 1000,
             "frames_inferred": 0,

@@ -17,6 +17,7 @@ from oneadapt.cli import (
     ClassesOpt,
     DnnGradEveryOpt,
     FpsOpt,
+    KnobOpt,
     ModelOpt,
     OutOpt,
     QpOpt,
@@ -25,9 +26,10 @@ from oneadapt.cli import (
     app,
     console,
     grad_settings,
+    knob_lists,
 )
 from oneadapt.errors import ConfigurationError
-from oneadapt.inputs import check_lambda, check_stream_budget, parse_classes, parse_ints
+from oneadapt.inputs import check_lambda, check_stream_budget, parse_classes
 from oneadapt.knobs import ConfigSpace, parse_fixed
 
 TokenOpt = Annotated[
@@ -168,6 +170,7 @@ def camera(
     qp: QpOpt = None,
     res: ResOpt = None,
     fps: FpsOpt = None,
+    knob: KnobOpt = None,
     analysis_fps: AnalysisFpsOpt = 10,
 ) -> None:
     """The camera: encode a source under the policy, send it to 'oneadapt serve', adapt.
@@ -188,9 +191,7 @@ def camera(
     existing_file(tls_ca, "--tls-ca")
     lam = check_lambda(lam)
     max_kbps = check_stream_budget(max_kbps, policy)
-    grid = [
-        parse_ints(text, f"--{name}") for text, name in ((qp, "qp"), (res, "res"), (fps, "fps"))
-    ]
+    knobs = knob_lists(qp, res, fps, knob)
     from oneadapt.adapt.gradient_policy import GradientPolicy
     from oneadapt.adapt.policy import FixedPolicy, Policy, PolicyContext
     from oneadapt.media.sources import open_source
@@ -200,9 +201,9 @@ def camera(
     from oneadapt.storage import prepare_output_dir
 
     video = open_source(source, fps=analysis_fps, scene_seconds=seconds or 60)
-    space = ConfigSpace.default(video.height, analysis_fps, *grid)
+    space = ConfigSpace.default(video.height, analysis_fps, **knobs)
     chosen: Policy = (
-        FixedPolicy(space.validate(parse_fixed(policy, space.preset)))
+        FixedPolicy(space.validate(space.complete(parse_fixed(policy))))
         if policy.startswith("fixed:")
         else GradientPolicy(PolicyContext(space), lam, max_kbps=max_kbps)
     )

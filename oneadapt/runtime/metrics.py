@@ -14,9 +14,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from oneadapt.knobs import knob_types
 from oneadapt.protocol import oneadapt_pb2 as pb
 
-KNOBS = ("qp", "height", "fps")
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONNECTED_WINDOW = 30.0
 """A stream counts as connected while it sent a segment within this many seconds."""
@@ -95,8 +95,8 @@ class ServerMetrics(_Metrics):
         if status != "OK":
             return
         self.kbps.labels(stream).set(len(message.h264) * 8 / 1000)
-        for knob in KNOBS:
-            self.knob.labels(stream, knob).set(getattr(message.config, knob))
+        for knob, value in message.config.knobs.items():
+            self.knob.labels(stream, knob).set(float(value))
         self.latency.labels(stream).observe(dnn_seconds)
         self.backward.labels(stream).inc(passes)
         self.feedback.labels(stream).inc(feedback)
@@ -146,8 +146,9 @@ class CameraMetrics(_Metrics):
         self.queue.labels(s).set(queue_depth)
         self.retries.labels(s).inc(row["retries"])
         self.kbps.labels(s).set(row["kbps"])
-        for knob in KNOBS:
-            self.knob.labels(s, knob).set(row[knob])
+        for knob in knob_types():
+            if knob in row:
+                self.knob.labels(s, knob).set(row[knob])
         if row["outcome"] == "dropped":
             return
         self.latency.labels(s).observe(row["dnn_seconds"] + row["backward_seconds"])

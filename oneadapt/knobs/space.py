@@ -1,0 +1,106 @@
+"""A stream's configuration space: its knobs, and the configurations they span."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from oneadapt.errors import ConfigurationError
+from oneadapt.knobs.base import Knob, StreamShape, Value
+from oneadapt.knobs.configuration import Configuration
+from oneadapt.knobs.registry import default_knobs, knob_type
+
+KnobLists = Mapping[str, Sequence[Value] | None]
+"""Values per knob name, as a command line gives them (None: the knob's defaults)."""
+
+
+@dataclass(frozen=True)
+class ConfigSpace:
+    """The knobs of one stream; the first value of every knob is the reference configuration."""
+
+    knobs: tuple[Knob, ...]
+
+    def __post_init__(self) -> None:
+        names = [k.name for k in self.knobs]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"a space names a knob twice: {names}.", "Name each once.")
+
+    @classmethod
+    def default(
+        cls, source_height: int, analysis_fps: int = 10, **values: Sequence[Value] | None
+    ) -> ConfigSpace:
+        """:meth:`build` for a source ``source_height`` pixels high analysed at
+        ``analysis_fps``; knob value lists by name, e.g. ``qp=(20, 30)``."""
+        return cls.build(StreamShape(source_height, analysis_fps), values)
+
+    @classmethod
+    def build(cls, stream: StreamShape, values: KnobLists | None = None) -> ConfigSpace:
+        """The default knobs, then any other knob ``values`` names, in the order given;
+        every value checked for ``stream``, each knob's list sorted expensive first."""
+        values = values or {}
+        kinds = default_knobs()
+        kinds += [knob_type(name) for name in values if knob_type(name) not in kinds]
+        return cls(tuple(kind.build(stream, values.get(kind.name)) for kind in kinds))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The knobs' names: the configuration columns of every table."""
+        return tuple(k.name for k in self.knobs)
+
+    def knob(self, name: str) -> Knob:
+        return {k.name: k for k in self.knobs}[name]
+
+    @property
+    def reference(self) -> Configuration:
+        return Configuration({k.name: k.values[0] for k in self.knobs})
+
+    def grid(self) -> Iterator[Configuration]:
+        for values in itertools.product(*(k.values for k in self.knobs)):
+            yield Configuration(dict(zip(self.names, values, strict=True)))
+
+    def size(self) -> int:
+        return math.prod(len(k.values) for k in self.knobs)
+
+    def validate(self, config: Configuration) -> Configuration:
+        """``config`` if it gives every knob of the space one of its values."""
+        if set(config) != set(self.names):
+            raise ConfigurationError(
+                f"configuration {config.label()} does not set the knobs {list(self.names)}.",
+                "Give one value to every knob of the space.",
+            )
+        for k in self.knobs:
+            k.index(config[k.name])
+        return config
+
+    def complete(self, config: Configuration) -> Configuration:
+        """``config`` with the knobs of the space it does not set at the reference's values."""
+        return Configuration({**self.reference, **config})
+
+
+def parse_fixed(spec: str) -> Configuration:
+    """``fixed:QP/HEIGHT/FPS`` (e.g. ``fixed:30/240/5``): the default knobs' values, in order
+    (:meth:`ConfigSpace.complete` sets any other knob of a space).
+
+    Here, beside :class:`Configuration`, rather than with the baselines, because the camera
+    parses its ``--policy`` with it and must not import torch, which the baselines do."""
+    kinds = default_knobs()
+    _, _, body = spec.partition(":")
+    parts = body.split("/") if body.isascii() else []  # int() refuses e.g. "²"
+    usage = f"Write fixed:{'/'.join(k.name.upper() for k in kinds)}, e.g. fixed:30/240/5."
+    if not spec.startswith("fixed:") or len(parts) != len(kinds):
+        raise ConfigurationError(f"{spec!r} is not a fixed-configuration policy.", usage)
+    values = {}
+    for kind, part in zip(kinds, parts, strict=True):
+        try:
+            values[kind.name] = kind.check(kind.parse(part))
+        except ValueError:
+            raise ConfigurationError(
+                f"{spec!r} is not a fixed-configuration policy.", usage
+            ) from None
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{spec!r} has an invalid value: {exc.problem}", usage
+            ) from None
+    return Configuration(values)
