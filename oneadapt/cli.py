@@ -115,7 +115,8 @@ DnnGradEveryOpt = Annotated[
         "--dnngrad-every",
         min=1,
         help="Seconds between DNNGrad backward passes (the camera reuses the last map in "
-        "between); 1 is the original method; default: the server's (2, half the extra work).",
+        "between); default 1, every second, as in the original method; 2 halves the server's "
+        "extra work.",
     ),
 ]
 
