@@ -64,6 +64,20 @@ def verdict_table(rows: list[dict]) -> Table:
     return table
 
 
+def demo_scene(seconds: int = 60, seed: int = DEMO_SEED, height: int = 360) -> SceneSource:
+    """The demo's procedural street scene (16:9 at ``height``)."""
+    return SceneSource(seed=seed, seconds=seconds, width=even(height * 16 / 9), height=height)
+
+
+def demo_knobs(scene: SceneSource) -> dict[str, tuple[int, ...]]:
+    """The demo's small knob grid on ``scene``: 27 configurations."""
+    return {
+        "qp": DEMO_QPS,
+        "height": tuple(resolution_ladder(scene.height, DEMO_SCALES)),
+        "fps": DEMO_FPS,
+    }
+
+
 def run_demo(
     out: Path,
     seconds: int = 60,
@@ -76,8 +90,7 @@ def run_demo(
     oneadapt at the middle lambda; print the verdict; returns the results folder."""
     console = console or Console(stderr=True)
     out = prepare_output_dir(out)
-    scene = SceneSource(seed=seed, seconds=seconds, width=even(height * 16 / 9), height=height)
-    heights = resolution_ladder(scene.height, DEMO_SCALES)
+    scene = demo_scene(seconds, seed, height)
     model = load_builtin()
     console.rule(
         f"{', '.join(DEMO_POLICIES)} at lambda {', '.join(f'{x:g}' for x in lambdas)} "
@@ -90,7 +103,7 @@ def run_demo(
         lambdas,
         out / "bench",
         seconds=seconds,
-        knobs={"qp": DEMO_QPS, "height": heights, "fps": DEMO_FPS},
+        knobs=demo_knobs(scene),
     )
     runs = pd.read_parquet(out / "bench" / "bench.parquet")
     middle = float(sorted(lambdas)[len(lambdas) // 2])
