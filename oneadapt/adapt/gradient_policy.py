@@ -396,8 +396,7 @@ class GradientPolicy(Policy):
                 "the gradient policy received no DNNGrad map.",
                 "Run it through run_policy, which computes DNNGrad when a policy wants it.",
             )
-        if self.reference_bytes is None:
-            self.reference_bytes = self._reference_bytes(feedback)
+        self.measure_reference(feedback)
         if self.max_kbps is not None:
             excess = feedback.bytes * 8 / 1000 / self.max_kbps - 1.0
             self.lam *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
@@ -430,10 +429,18 @@ class GradientPolicy(Policy):
         if temporal and feedback.dnn_grad.staleness is not None:
             self.choose_temporal(feedback, temporal[0], feedback.dnn_grad.staleness)
 
-    def _reference_bytes(self, feedback: Feedback) -> int:
-        if feedback.config == self.space.reference:
-            return feedback.bytes
-        start = time.perf_counter()
-        size = compress(feedback.segment, self.space.reference).num_bytes
-        self.charge(Overhead(camera_encodes=1, camera_seconds=time.perf_counter() - start))
-        return max(size, 1)
+    def measure_reference(self, feedback: Feedback) -> int:
+        """The reference configuration's bytes on the first second (the unit of the
+        bandwidth term), measured once: from the second itself when it was sent at the
+        reference, else by one extra encode. Subclasses that need the unit before
+        :meth:`observe` (a fleet member converting a price to lambda) call it first."""
+        if self.reference_bytes is None:
+            if feedback.config == self.space.reference:
+                self.reference_bytes = feedback.bytes
+            else:
+                start = time.perf_counter()
+                size = compress(feedback.segment, self.space.reference).num_bytes
+                spent = time.perf_counter() - start
+                self.charge(Overhead(camera_encodes=1, camera_seconds=spent))
+                self.reference_bytes = max(size, 1)
+        return self.reference_bytes

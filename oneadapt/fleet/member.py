@@ -43,8 +43,7 @@ class FleetPolicy(GradientPolicy):
         return super().gain(probe)
 
     def observe(self, feedback: Feedback) -> None:
-        if self.reference_bytes is None:
-            self.reference_bytes = self._reference_bytes(feedback)
+        self.measure_reference(feedback)
         if self.directive.price is not None:
             self.lam = self.directive.price * self.reference_kbps
         self.stakes = {}
