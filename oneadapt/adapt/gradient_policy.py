@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oneadapt.adapt.dual import DualPrice
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
@@ -54,14 +55,6 @@ from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
 
 TEMPORAL_KNOB = "fps"
 """The knob that samples frames in time: its cost is stale outputs, not distorted pixels."""
-
-BUDGET_RATE = 0.5
-"""Dual step of the bandwidth-budget mode: each second, log(lambda) moves by this times
-(kbit/s / budget - 1), at most by 1: a second at twice the budget raises lambda by e^0.5,
-one at half of it lowers lambda by e^0.25. The step is linear in kbit/s, so lambda settles
-where the *arithmetic* mean meets the budget; a step in log(kbit/s / budget) settles where
-the geometric mean does, which on a coarse knob ladder (45 and 250 kbit/s alternating on
-the motorway) left the mean 33% over every budget."""
 
 
 def salient_squared_error(
@@ -318,7 +311,7 @@ class GradientPolicy(Policy):
 
     With ``max_kbps`` the policy keeps the mean bandwidth near that budget: lambda (starting
     at ``lam``) is a dual variable, raised after every second above the budget and lowered
-    after every second below it (:data:`BUDGET_RATE`).
+    after every second below it (:class:`oneadapt.adapt.dual.DualPrice`).
     """
 
     wants_dnn_grad = True
@@ -341,8 +334,10 @@ class GradientPolicy(Policy):
             )
         self.space = context.space
         self.lam, self.gpu_weight, self.max_kbps = lam, gpu_weight, max_kbps
-        if max_kbps is not None and lam == 0:
-            self.lam = 0.1  # a multiplicative dual update needs a positive start
+        self.dual: DualPrice | None = None
+        if max_kbps is not None:
+            self.dual = DualPrice(lam if lam > 0 else 0.1)  # a dual price starts positive
+            self.lam = self.dual.value
         self.values = {k.name: start_value(k) for k in self.space.knobs}
         self.x = {k.name: k.position(self.values[k.name]) for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
@@ -398,8 +393,9 @@ class GradientPolicy(Policy):
             )
         self.measure_reference(feedback)
         if self.max_kbps is not None:
-            excess = feedback.bytes * 8 / 1000 / self.max_kbps - 1.0
-            self.lam *= math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
+            if self.dual is None:  # a budget set after construction (a fleet's share)
+                self.dual = DualPrice(self.lam if self.lam > 0 else 0.1)
+            self.lam = self.dual.update(feedback.bytes * 8 / 1000, self.max_kbps)
         picture = tuple(k for k in self.space.knobs if k.name != TEMPORAL_KNOB)
         probes, overhead = probe_knobs(
             feedback.segment, feedback.encoded, picture, feedback.dnn_grad, both=True

@@ -9,7 +9,7 @@ by ``benchmarks/fleet_budget.py``:
   fleet. A stream's policy weighs resource as a fraction of its own reference bandwidth,
   so its lambda is ``price * reference_kbps``: then every stream pays the same for a kbit/s,
   and bytes go where the gradient says they buy the most accuracy. The price moves like the
-  per-stream budget mode's lambda (:data:`oneadapt.adapt.gradient_policy.BUDGET_RATE`),
+  per-stream budget mode's lambda (:class:`oneadapt.adapt.dual.DualPrice`),
   on the fleet's total against a target that keeps every :data:`WINDOW`-second window of
   the total within the budget.
 - :class:`EqualSplit`: the budget divided evenly among the streams present, each stream
@@ -24,7 +24,6 @@ the rule computes the next round's directives. Streams join and leave at any rou
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oneadapt.adapt.gradient_policy import BUDGET_RATE
+from oneadapt.adapt.dual import DualPrice
 from oneadapt.errors import ConfigurationError
 
 WINDOW = 10
@@ -120,7 +119,7 @@ class SharedPrice(Rule):
     def __init__(self, total_kbps: float, start_lambda: float) -> None:
         self.total_kbps, self.start_lambda = total_kbps, start_lambda
         self.price: float | None = None
-        self.floor = 0.0
+        self.dual: DualPrice | None = None
         self.totals: deque[float] = deque(maxlen=WINDOW - 1)
         self.target = total_kbps
 
@@ -128,13 +127,12 @@ class SharedPrice(Rule):
         if not spent:
             return
         total = sum(r.kbps for r in spent)
-        if self.price is None:
-            self.price = self.start_lambda / float(np.mean([r.reference_kbps for r in spent]))
-            self.floor = PRICE_FLOOR * self.price
+        if self.dual is None:
+            start = self.start_lambda / float(np.mean([r.reference_kbps for r in spent]))
+            self.dual = DualPrice(start, floor=PRICE_FLOOR * start)
         else:
-            excess = total / self.target - 1.0  # linear: the arithmetic mean meets the target
-            step = math.exp(float(np.clip(BUDGET_RATE * excess, -1.0, 1.0)))
-            self.price = max(self.price * step, self.floor)
+            self.dual.update(total, self.target)
+        self.price = self.dual.value
         self.totals.append(total)
         self.target = float(
             np.clip(self.allowance(), TARGET_FLOOR * self.total_kbps, self.total_kbps)
