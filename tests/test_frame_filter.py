@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneadapt.adapt.gradient_policy import GradientPolicy
+from oneadapt.adapt.gradient_policy import GradientPolicy, floor_position
 from oneadapt.adapt.policy import Feedback, PolicyContext
 from oneadapt.errors import ConfigurationError
 from oneadapt.inputs import parse_knobs
@@ -108,3 +108,10 @@ def test_the_closed_form_step_follows_the_staleness_curve(highway_segment) -> No
     policy, feedback = _policy_after_one_second(highway_segment, lam=0.1)
     policy.choose_temporal(feedback, space_knob, curve=(0.5,) * 10)  # stale outputs are lost
     assert policy.current()[knob] == 0.02  # the next dearer threshold
+
+
+def test_a_threshold_may_reach_its_cheapest_value_and_is_not_probed_as_a_picture() -> None:
+    space = ConfigSpace.default(240, 10, filter_edge=None)
+    knob = space.knob("filter_edge")
+    assert knob.stage.selects_frames and not space.knob("qp").stage.selects_frames
+    assert floor_position(knob) == knob.position(0.1)
