@@ -186,8 +186,8 @@ def run(
     policy: Annotated[
         str,
         typer.Option(
-            help="oneadapt (gradient policy), best-fixed, awstream, chameleon, oracle or "
-            "fixed:QP/HEIGHT/FPS."
+            help="oneadapt (gradient policy), best-fixed, awstream, chameleon, reducto (needs "
+            "a frame-filter --knob), oracle or fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt",
     lam: Annotated[
@@ -309,7 +309,8 @@ def bench(
         str,
         typer.Option(
             help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
-            "awstream@budget, chameleon@budget, oracle, fixed:QP/HEIGHT/FPS."
+            "reducto (needs a frame-filter --knob), awstream@budget, chameleon@budget, oracle, "
+            "fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt,best-fixed,awstream,chameleon,awstream@budget,chameleon@budget,oracle",
     lambdas: Annotated[str, typer.Option(help="Comma-separated lambda values.")] = "0.1,0.3,1",

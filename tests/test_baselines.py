@@ -15,6 +15,7 @@ from oneadapt.adapt.baselines import (
     ChameleonPolicy,
     OraclePolicy,
     Profiler,
+    ReductoPolicy,
     downsample,
     make_policy,
     parse_fixed,
@@ -264,3 +265,42 @@ def test_profiling_skips_seconds_without_objects_of_interest(setup) -> None:
         scan_seconds=1,
     )
     assert bounded.config == context.space.reference
+
+
+def test_reducto_profiles_only_the_thresholds_on_its_best_fixed_encoding(setup) -> None:
+    context, _, source, segments = setup
+    space = ConfigSpace.default(
+        240, 5, qp=(24, 40), height=(240,), fps=(5,), filter_pixel=(0, 0.04, 0.1)
+    )
+    filtered = PolicyContext(space, context.detector, context.task)
+    profiler = Profiler(context.detector, context.task, space.reference)
+    policy = make_policy(
+        "reducto", filtered, 1.0, profiler=profiler, source=source, offline_seconds=1, period=2
+    )
+    assert isinstance(policy, ReductoPolicy)
+    encoding = policy.current
+    assert encoding["filter_pixel"] == 0  # chosen offline with every frame sent
+    assert policy.offline_overhead.profiling_inferences == 5 * 2  # qp24 (the reference), qp40
+    decisions = run_decisions(policy, segments)
+    assert decisions[0][0] == encoding  # the old configuration while profiling
+    candidates = [encoding.with_knob("filter_pixel", t) for t in (0, 0.04, 0.1)]
+    best = max(
+        candidates,
+        key=lambda c: (
+            profiler.objective(segments[0], c, 1.0, 1.0),
+            -profiler.measure(segments[0], c).bytes,
+        ),
+    )
+    assert decisions[1][0] == best and decisions[2][0] == best
+    assert {(c["qp"], c["height"], c["fps"]) for c, _ in decisions} == {
+        (encoding["qp"], 240, 5)
+    }  # the encoding never moves
+    charged = [o.profiling_inferences for _, o in decisions]
+    frames = {profiler.measure(segments[0], c).frames for c in candidates}
+    profiled = {*candidates, space.reference}
+    assert charged[0] == sum(profiler.measure(segments[0], c).frames for c in profiled)
+    assert charged[1] == 0 and charged[2] > 0 and max(frames) == 5 and min(frames) < 5
+    with pytest.raises(OneAdaptError, match="frame-filter"):
+        make_policy("reducto", context, 1.0, profiler=profiler, source=source)
+    with pytest.raises(OneAdaptError, match="source"):
+        make_policy("reducto", filtered, 1.0, profiler=profiler)

@@ -34,7 +34,7 @@ from oneadapt.adapt.policy import FixedPolicy, Overhead, Policy, PolicyContext
 from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
-from oneadapt.knobs import ConfigSpace, Configuration, Knob, Value, parse_fixed
+from oneadapt.knobs import ConfigSpace, Configuration, Knob, Stage, Value, parse_fixed
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
@@ -47,6 +47,7 @@ POLICY_NAMES = (
     "best-fixed",
     "awstream",
     "chameleon",
+    "reducto",
     "awstream" + BUDGET_SUFFIX,
     "chameleon" + BUDGET_SUFFIX,
     "oracle",
@@ -356,6 +357,56 @@ class ChameleonPolicy(PeriodicProfilingPolicy):
         return best, tried
 
 
+class ReductoPolicy(PeriodicProfilingPolicy):
+    """Reducto: the frame-filter thresholds chosen every ``period`` seconds by profiling each
+    combination of their values with the true accuracy, on top of a fixed encoding.
+
+    Reducto filters frames and leaves the encoding alone, so the other knobs stay at the
+    best static configuration for lambda with every filter off (:class:`BestFixedPolicy`
+    over the space without filtering, chosen offline on the source's first
+    ``offline_seconds``: its work is ``offline_overhead``, as for best-fixed). A policy that
+    kept the reference encoding would compare filtering against bandwidth it never tried to
+    save. Each re-profile is charged like the other periodic baselines'."""
+
+    def __init__(
+        self,
+        context: PolicyContext,
+        lam: float,
+        source: Source,
+        period: int = 5,
+        offline_seconds: int = 5,
+        profiler: Profiler | None = None,
+        gpu_weight: float = DEFAULT_GPU_WEIGHT,
+        scan_seconds: int | None = None,
+    ) -> None:
+        super().__init__(context, lam, period, profiler=profiler, gpu_weight=gpu_weight)
+        self.filters = [k for k in self.space.knobs if k.stage is Stage.FRAME_FILTER]
+        if not self.filters:
+            raise OneAdaptError(
+                "reducto needs a frame-filter knob in the space.",
+                "Add one, e.g. --knob filter_pixel=0,0.02,0.04,0.06,0.1.",
+            )
+        unfiltered = ConfigSpace(
+            tuple(k.with_values(k.values[:1]) if k in self.filters else k for k in self.space.knobs)
+        )
+        encoding = BestFixedPolicy(
+            PolicyContext(unfiltered, context.detector, context.task),
+            lam,
+            source,
+            seconds=offline_seconds,
+            profiler=self.profiler,
+            gpu_weight=gpu_weight,
+            scan_seconds=scan_seconds,
+        )
+        self.offline_overhead += encoding.offline_overhead
+        self.current = encoding.config
+
+    def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
+        thresholds = ConfigSpace(tuple(self.filters)).grid()
+        configs = [Configuration({**self.current, **t}) for t in thresholds]
+        return self.best(segment, configs), set(configs)
+
+
 class OraclePolicy(ProfilingPolicy):
     """Per-second exhaustive search with the true accuracy of the current segment: an upper
     bound on the objective, not deployable. Its search work is recorded in
@@ -433,7 +484,8 @@ def make_policy(
 ) -> Policy:
     """A policy by name (see :data:`POLICY_NAMES`). ``profiler`` shares measurements between
     profiling policies; ``source``, ``offline_seconds`` and ``scan_seconds`` are what
-    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`); ``budget`` is the
+    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`), and ``reducto`` its
+    encoding (:class:`ReductoPolicy`); ``budget`` is the
     spare inferences per second of the ``@budget`` variants (required by them, ignored by
     the others); ``options`` go to the policy's constructor (e.g. ``period=``, ``levels=``,
     ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
@@ -463,11 +515,21 @@ def make_policy(
         )
     if name == "oracle":
         return OraclePolicy(context, lam, profiler=profiler, **options)
-    if name == "best-fixed":
+    if name in ("best-fixed", "reducto"):
         if source is None:
             raise OneAdaptError(
-                "best-fixed needs the source to choose its configuration offline.",
+                f"{name} needs the source to choose its configuration offline.",
                 "Pass source= to make_policy.",
+            )
+        if name == "reducto":
+            return ReductoPolicy(
+                context,
+                lam,
+                source,
+                offline_seconds=offline_seconds,
+                profiler=profiler,
+                scan_seconds=scan_seconds,
+                **options,
             )
         return BestFixedPolicy(
             context,

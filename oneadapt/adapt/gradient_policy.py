@@ -25,14 +25,17 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
 - Only blocks the map marks are compared, and each distinct pair of shown frames once (a
   lower frame rate repeats frames): the same figure at a fraction of the camera's work.
 
-The frame-rate knob (:data:`TEMPORAL_KNOB`) is the exception: what it costs is outputs that
-are some frames old, which the pixel estimate cannot see (:mod:`oneadapt.adapt.staleness`).
-Its estimate is the server's measured loss of an output per age in frames, read at the
-frames' ages under each frame rate (:func:`staleness_loss`), which holds for every value of
-the list at once; so,
-like the frame-filtering thresholds of method.md section 4, it takes a closed-form step:
-each second the value with the best estimated objective among the current one and its
-neighbours (:func:`temporal_options`, whose encodes are only for the bytes).
+The knobs that select which frames are sent (:attr:`Stage.selects_frames`: the frame rate
+and the frame-filter thresholds) are the exception: what they cost is outputs that are some
+frames old, which the pixel estimate cannot see (:mod:`oneadapt.adapt.staleness`). Their
+estimate is the server's measured loss of an output per age in frames, read at the frames'
+ages under each value (:func:`staleness_loss`): the camera knows exactly which frames each
+value sends (a frame filter's features are computed on the raw frames it holds), so the
+estimate holds for every value of the list at once, and these knobs take the closed-form
+step of method.md section 4: each second the value with the best estimated objective among
+the current one and its neighbours (:func:`temporal_options`, whose encodes are only for the
+bytes). For a frame filter the curve over-states the loss: it is measured between sent
+frames, and the filter leaves out exactly the frames that changed least.
 """
 
 from __future__ import annotations
@@ -52,9 +55,6 @@ from oneadapt.knobs import Configuration, Knob
 from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
 from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
-
-TEMPORAL_KNOB = "fps"
-"""The knob that samples frames in time: its cost is stale outputs, not distorted pixels."""
 
 
 def salient_squared_error(
@@ -150,8 +150,8 @@ def probe_knobs(
 ) -> tuple[list[InputGrad], Overhead]:
     """InputGrad for every knob with a neighbour (with ``both``, each neighbour): one real
     encode per probe, decoded only when the map marks something (an all-zero map puts no
-    accuracy at stake). The temporal knob is skipped until the server has measured a
-    staleness rate."""
+    accuracy at stake). A knob that selects frames is skipped until the server has measured
+    a staleness curve."""
     start = time.perf_counter()
     weights = dnn_grad.weights()
     salient = bool(weights.any())
@@ -161,11 +161,11 @@ def probe_knobs(
     wanted = [
         (knob, value, cheaper)
         for knob in knobs
-        if knob.name != TEMPORAL_KNOB or dnn_grad.staleness is not None
+        if not knob.stage.selects_frames or dnn_grad.staleness is not None
         for value, cheaper in probe_pairs(knob, config[knob.name], both)
     ]
     for knob, value, cheaper in wanted:
-        temporal = knob.name == TEMPORAL_KNOB
+        temporal = knob.stage.selects_frames
         changed = config.with_knob(knob.name, value)
         other: Bitstream
         if temporal:
@@ -199,8 +199,8 @@ def probe_knobs(
 
 @dataclass
 class TemporalOption:
-    """One value of the temporal knob, all other knobs as now: its bytes, frames inferred
-    and estimated accuracy lost to stale outputs."""
+    """One value of a knob that selects frames, all other knobs as now: its bytes, frames
+    inferred and estimated accuracy lost to stale outputs."""
 
     value: int
     bytes: int
@@ -211,8 +211,8 @@ class TemporalOption:
 def temporal_options(
     segment: Segment, current: EncodedSegment, knob: Knob, curve: Sequence[float]
 ) -> tuple[list[TemporalOption], Overhead]:
-    """The current value of the temporal ``knob`` and its neighbours in the list, on the
-    measured staleness ``curve``: one compress per neighbour (bytes only: nothing is
+    """The current value of ``knob`` (one that selects frames) and its neighbours in the list,
+    on the measured staleness ``curve``: one compress per neighbour (bytes only: nothing is
     decoded), so a step moves at most one value a second and costs the camera at most two
     encodes."""
     start = time.perf_counter()
@@ -282,8 +282,9 @@ def floor_position(knob: Knob) -> float:
     second-cheapest value's: its cheapest value is only ever a probe (as in the original
     method), since an empty DNNGrad map at the cheapest picture may mean the detector can no
     longer see arriving objects, and nothing would then bring the knob back. The temporal
-    knob blinds nothing (every sent frame keeps its picture), so it may reach its cheapest."""
-    if knob.name == TEMPORAL_KNOB:
+    A knob that selects frames blinds nothing (every sent frame keeps its picture, and a frame
+    filter sends the frames where something arrives), so it may reach its cheapest."""
+    if knob.stage.selects_frames:
         return knob.position(knob.values[-1])
     return knob.position(knob.values[max(len(knob.values) - 2, 0)])
 
@@ -301,8 +302,9 @@ class GradientPolicy(Policy):
 
     Each second a picture knob moves to its cheaper neighbour when that is estimated better,
     else (for the one picture knob whose dearer step buys accuracy cheapest) to its dearer
-    neighbour when that is, else holds; the step size follows :class:`SignStep`. The frame
-    rate takes its closed-form step (:meth:`choose_temporal`).
+    neighbour when that is, else holds; the step size follows :class:`SignStep`. Each knob
+    that selects frames (frame rate, frame filters) takes its closed-form step
+    (:meth:`choose_temporal`), one after the other, each against the second just sent.
 
     ``resource = bytes / reference_bytes + gpu_weight * frames / reference_frames``: the
     fraction of the reference configuration's bandwidth plus (weighted) its GPU frames.
@@ -377,8 +379,8 @@ class GradientPolicy(Policy):
         return probe.accuracy_loss / max(change, 1e-9)
 
     def choose_temporal(self, feedback: Feedback, knob: Knob, curve: Sequence[float]) -> None:
-        """The closed-form step of the temporal knob: the value whose estimated objective
-        (accuracy lost to stale outputs, resources of its own encode) is best."""
+        """The closed-form step of a knob that selects frames: the value whose estimated
+        objective (accuracy lost to stale outputs, resources of its own encode) is best."""
         options, overhead = temporal_options(feedback.segment, feedback.encoded, knob, curve)
         self.charge(overhead)
         best = max(options, key=lambda o: -o.loss - self.lam * self.resource(o.bytes, o.frames))
@@ -396,7 +398,7 @@ class GradientPolicy(Policy):
             if self.dual is None:  # a budget set after construction (a fleet's share)
                 self.dual = DualPrice(self.lam if self.lam > 0 else 0.1)
             self.lam = self.dual.update(feedback.bytes * 8 / 1000, self.max_kbps)
-        picture = tuple(k for k in self.space.knobs if k.name != TEMPORAL_KNOB)
+        picture = tuple(k for k in self.space.knobs if not k.stage.selects_frames)
         probes, overhead = probe_knobs(
             feedback.segment, feedback.encoded, picture, feedback.dnn_grad, both=True
         )
@@ -421,9 +423,10 @@ class GradientPolicy(Policy):
             new = max(knob.index(settle(knob, self.values[knob.name], x)), old - 1)
             self.values[knob.name] = knob.values[new]  # dearer by one value a second at most
             self.x[knob.name] = x if new == old else knob.position(knob.values[new])
-        temporal = [k for k in self.space.knobs if k.name == TEMPORAL_KNOB]
-        if temporal and feedback.dnn_grad.staleness is not None:
-            self.choose_temporal(feedback, temporal[0], feedback.dnn_grad.staleness)
+        if feedback.dnn_grad.staleness is not None:
+            for knob in self.space.knobs:
+                if knob.stage.selects_frames:
+                    self.choose_temporal(feedback, knob, feedback.dnn_grad.staleness)
 
     def measure_reference(self, feedback: Feedback) -> int:
         """The reference configuration's bytes on the first second (the unit of the

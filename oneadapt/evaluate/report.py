@@ -99,11 +99,11 @@ def oneadapt_against_best(matched: list[dict]) -> list[str]:
                 ("target_accuracy", "target accuracy", 2),
                 (
                     "kbps_ratio_to_best_baseline",
-                    "kbit/s ÷ best of awstream, chameleon, best-fixed",
+                    "kbit/s ÷ best unbudgeted baseline run",
                     2,
                 ),
                 ("kbps_ratio_to_best_budgeted", "kbit/s ÷ best @budget", 2),
-                ("dnn_ratio_to_best_profiling", "DNN ÷ best of awstream, chameleon", 2),
+                ("dnn_ratio_to_best_profiling", "DNN ÷ best profiling baseline run", 2),
                 ("dnn_ratio_to_best_budgeted", "DNN ÷ best @budget", 2),
             ],
         ),

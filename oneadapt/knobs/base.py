@@ -26,15 +26,22 @@ Value = int | float
 
 class Stage(enum.Enum):
     """Where a knob acts on a segment. A knob changes one :class:`EncodePlan` field group:
-    encoder parameters (``options``), scaling (``width``, ``height``) or temporal sampling
-    (``rate``, ``sent``). Frame filtering and region-of-interest maps are the next kinds of
-    knob (method.md section 4); they are named here so that a knob can declare them."""
+    encoder parameters (``options``), scaling (``width``, ``height``), temporal sampling
+    (``rate``, ``sent``) or frame filtering (``filters``, which narrow ``sent``).
+    Region-of-interest maps are the next kind of knob (method.md section 4); it is named here
+    so that a knob can declare it."""
 
     ENCODER = "encoder parameter"
     SCALING = "scaling"
     TEMPORAL = "temporal sampling"
     FRAME_FILTER = "frame filter"
     ROI = "ROI map"
+
+    @property
+    def selects_frames(self) -> bool:
+        """Whether the knob decides which frames are sent: its cost is outputs reused on
+        unsent frames, not a distorted picture."""
+        return self in (Stage.TEMPORAL, Stage.FRAME_FILTER)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,9 @@ class EncodePlan:
     """Frames in the raw segment."""
     fps: int
     """Frames per second of the raw segment."""
+    filters: Mapping[str, float]
+    """Frame-filter thresholds by feature (:mod:`oneadapt.media.frame_filter`); of the
+    frames ``rate`` keeps, those that differ too little from the last sent one are not sent."""
 
 
 @dataclass(frozen=True)

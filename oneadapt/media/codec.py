@@ -2,7 +2,8 @@
 
 Each 1-second segment is encoded independently (it starts with an IDR frame, as a
 streaming camera's 1-second chunks do) with libx264 at constant QP; the configuration's
-knobs decide the size, the frames sent and the encoder's options (:class:`EncodePlan`).
+knobs decide the size, the frames sent (the frame rate's, narrowed by any frame filter) and
+the encoder's options (:class:`EncodePlan`).
 The decoded frames are scaled back to the segment's size, and an unsent frame repeats the
 last sent one: that is exactly what the server-side DNN sees.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from oneadapt.knobs import Configuration, EncodePlan, StreamShape, knob_type
+from oneadapt.media.frame_filter import select
 from oneadapt.media.sources import Segment
 
 X264_DEFAULTS: Mapping[str, str] = {"preset": "veryfast", "tune": "zerolatency"}
@@ -54,7 +56,8 @@ def frame_owner(sent: np.ndarray, num_frames: int) -> np.ndarray:
 
 def plan(segment: Segment, config: Configuration) -> EncodePlan:
     """How ``config`` encodes ``segment``: each knob, validated for the segment, changes its
-    part of the plan (:class:`EncodePlan`), starting from every frame at full size."""
+    part of the plan (:class:`EncodePlan`), starting from every frame at full size; the frame
+    filters then select among the frames sent, once, from all their thresholds."""
     stream = StreamShape(segment.height, segment.fps)
     result = EncodePlan(
         width=segment.width,
@@ -64,10 +67,13 @@ def plan(segment: Segment, config: Configuration) -> EncodePlan:
         options=X264_DEFAULTS,
         frames=len(segment),
         fps=segment.fps,
+        filters={},
     )
     for name, value in config.items():
         kind = knob_type(name)
         result = kind.apply(kind.check(value, stream), result)
+    if result.filters:
+        result = replace(result, sent=select(segment.frames, result.sent, result.filters))
     return result
 
 
