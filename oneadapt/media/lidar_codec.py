@@ -25,6 +25,9 @@ from oneadapt.media.draco import (
 )
 from oneadapt.media.lidar import LidarSegment, range_cut, voxel_downsample
 
+MAX_RANGE_M = 80.0
+"""The widest range cut: returns beyond it are too sparse to detect on, and what it
+keeps lies inside Draco's fixed quantisation cube (+-CUBE_HALF_M)."""
 LIDAR_KNOB_VALUES: dict[str, tuple[float, ...]] = {
     "max_range_m": (80.0, 50.0, 40.0, 30.0, 20.0),
     "voxel_m": (0.0, 0.1, 0.2, 0.3, 0.5),
@@ -45,9 +48,10 @@ class LidarSettings:
     level: int = 7
 
     def __post_init__(self) -> None:
-        if not (self.max_range_m > 0 and math.isfinite(self.max_range_m)):
+        if not 0 < self.max_range_m <= MAX_RANGE_M:
             raise ConfigurationError(
-                f"LiDAR range cut {self.max_range_m} m is invalid.", "Use a positive distance."
+                f"LiDAR range cut {self.max_range_m} m is invalid.",
+                f"Use a distance above 0 and at most {MAX_RANGE_M} m.",
             )
         if not (0 <= self.voxel_m and math.isfinite(self.voxel_m)):
             raise ConfigurationError(
