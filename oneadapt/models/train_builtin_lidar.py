@@ -149,7 +149,7 @@ def _loss(net: BevNet, x: torch.Tensor, rows: list[np.ndarray]) -> torch.Tensor:
 def train_builtin_lidar(
     out: Path = WEIGHTS_PATH,
     seed: int = 0,
-    minutes: float = 15.0,
+    minutes: float = 30.0,
     steps: int = 1500,
     batch_size: int = 8,
     lr: float = 3e-3,

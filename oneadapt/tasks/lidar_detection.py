@@ -62,7 +62,8 @@ def bev_saliency(task: DetectionTask, detections: Detections, grid: torch.Tensor
     their scores are heatmap peaks, so the proxy is the sum over the detected BEV cells
     of sigmoid(20 (score - 0.5)), and the map is non-zero where objects are.
     """
-    (grad,) = torch.autograd.grad(task.proxy(detections), grid, allow_unused=True)
-    if grad is None:  # nothing detected: the proxy does not depend on the input
+    proxy = task.proxy(detections)
+    if not proxy.requires_grad:  # nothing detected: the proxy does not depend on the input
         return torch.zeros(grid.shape[-2:])
-    return grad.abs().sum(0)
+    (grad,) = torch.autograd.grad(proxy, grid, allow_unused=True)
+    return torch.zeros(grid.shape[-2:]) if grad is None else grad.abs().sum(0)
