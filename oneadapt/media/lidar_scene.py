@@ -24,7 +24,7 @@ import numpy as np
 
 from oneadapt.errors import ConfigurationError
 from oneadapt.media.lidar import SCAN_RATE, LidarSegment
-from oneadapt.tasks.lidar_detection import CAR, PERSON, Boxes3D
+from oneadapt.tasks.lidar_detection import CAR, LIDAR_CLASSES, PERSON, Boxes3D
 
 BEAMS = 64
 ELEVATION_DEG = (2.0, -24.8)
@@ -157,7 +157,7 @@ def _cast(prims: _Prims, ground_z: float) -> tuple[np.ndarray, np.ndarray]:
 class LidarSceneSource:
     """Deterministic procedural LiDAR street; segments carry exact 3D boxes per scan."""
 
-    class_names = ("car", "person")
+    class_names = LIDAR_CLASSES
 
     def __init__(self, seed: int = 0, seconds: int = 60, rate: int = SCAN_RATE) -> None:
         if seconds < 1 or rate < 1:
@@ -170,7 +170,7 @@ class LidarSceneSource:
         rng = _rng(self.seed, 1)
         self.sensor_height = float(rng.uniform(1.65, 1.85))
         self.walls_y = (float(rng.uniform(11.5, 16.0)), float(rng.uniform(11.5, 16.0)))
-        self.tilt = _tilt(float(rng.normal(0, 0.01)), float(rng.normal(0, 0.01)))
+        self.tilt = _tilt(float(rng.normal(0, 0.02)), float(rng.normal(0, 0.02)))
         self._regimes = self._draw_regimes(_rng(self.seed, 2))
 
     def _draw_regimes(self, rng: np.random.Generator) -> list[Regime]:
@@ -250,8 +250,13 @@ class LidarSceneSource:
             lap = int(np.floor(travel / WINDOW_M))
             x = travel - lap * WINDOW_M - WINDOW_M / 2
             look = _rng(self.seed, 4, index, slot_id, lap)
-            if cls == CAR:
-                size = (look.uniform(3.7, 5.2), look.uniform(1.6, 2.0), look.uniform(1.4, 1.9))
+            if cls == CAR:  # cars, and one in six a van
+                van = look.random() < 1 / 6
+                size = (
+                    look.uniform(4.4, 5.6) if van else look.uniform(3.7, 5.0),
+                    look.uniform(1.8, 2.05) if van else look.uniform(1.6, 1.95),
+                    look.uniform(1.9, 2.4) if van else look.uniform(1.4, 1.8),
+                )
                 yaw = heading + look.normal(0, 0.04)
             else:
                 size = (look.uniform(0.45, 0.7), look.uniform(0.5, 0.75), look.uniform(1.5, 1.9))
@@ -261,8 +266,10 @@ class LidarSceneSource:
         return out
 
     def _roadside(self, ego_x: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Facades, poles, trees and bins near the sensor as (centre, size, yaw) boxes,
-        drawn per 120-m tile of the road so they stay put as the sensor passes."""
+        """Facades, hedges, trees, posts, signs, bins and bushes near the sensor as
+        (centre, size, yaw) boxes, drawn per 120-m tile of the road so they stay put as
+        the sensor passes. Many are person-sized on purpose: real streets are full of
+        them, and a detector that never saw them calls every bush a pedestrian."""
         ground = -self.sensor_height
         boxes = []
         first = int(np.floor((ego_x - WINDOW_M / 2) / WINDOW_M))
@@ -271,29 +278,56 @@ class LidarSceneSource:
             for side, wall_y in zip((-1.0, 1.0), self.walls_y, strict=True):
                 x = tile * WINDOW_M
                 while x < (tile + 1) * WINDOW_M:
-                    length, gap = rng.uniform(8, 30), rng.uniform(0, 8)
+                    length, gap = rng.uniform(8, 30), rng.uniform(0, 8) + 15 * (rng.random() < 0.2)
                     height = rng.uniform(5, 20)
                     centre = (x + length / 2, side * (wall_y + 0.5), ground + height / 2)
                     boxes.append((centre, (length, 1.0, height), 0.0))
+                    if rng.random() < 0.3:  # a hedge or fence in front of the facade
+                        h = rng.uniform(0.8, 2.0)
+                        depth = rng.uniform(0.2, 1.0)
+                        centre = (x + length / 2, side * (wall_y - depth), ground + h / 2)
+                        boxes.append((centre, (length * rng.uniform(0.3, 1.0), depth, h), 0.0))
                     x += length + gap
-                for _ in range(int(rng.integers(3, 9))):
+                for _ in range(int(rng.integers(6, 17))):
                     x = tile * WINDOW_M + rng.uniform(0, WINDOW_M)
                     y = side * rng.uniform(_ROAD_HALF + 0.4, wall_y - 0.5)
-                    kind = rng.integers(0, 3)
-                    if kind == 0:  # pole or tree trunk, maybe with a crown
-                        h = rng.uniform(3, 7)
-                        boxes.append(((x, y, ground + h / 2), (0.25, 0.25, h), 0.0))
-                        if rng.random() < 0.5:
-                            crown = rng.uniform(2, 4)
-                            boxes.append(((x, y, ground + h), (crown, crown, crown * 0.7), 0.0))
-                    else:  # bin, hydrant, bush
-                        size = (rng.uniform(0.4, 2.0), rng.uniform(0.4, 1.0), rng.uniform(0.5, 1.2))
-                        boxes.append(((x, y, ground + size[2] / 2), size, rng.uniform(0, np.pi)))
+                    boxes.extend(self._street_item(rng, x, y, ground))
         return [
             (np.array([c[0] - ego_x, c[1] - _EGO_Y, c[2]]), np.array(s), float(yaw))
             for c, s, yaw in boxes
             if abs(c[0] - ego_x) - s[0] / 2 < WINDOW_M / 2
         ]
+
+    @staticmethod
+    def _street_item(rng: np.random.Generator, x: float, y: float, ground: float) -> list[tuple]:
+        """One roadside item at (x, y) as boxes: a pole or tree (trunk, maybe a crown that
+        may hang low), a sign post, a bin or hydrant, or a bush of a few random blocks."""
+        kind = int(rng.integers(0, 4))
+        if kind == 0:
+            h = rng.uniform(2.5, 7)
+            out = [((x, y, ground + h / 2), (0.25, 0.25, h), 0.0)]
+            if rng.random() < 0.6:
+                crown = rng.uniform(1.5, 4)
+                bottom = rng.uniform(1.2, h)
+                out.append(
+                    ((x, y, ground + bottom + crown * 0.35), (crown, crown, crown * 0.7), 0.0)
+                )
+            return out
+        if kind == 1:
+            h = rng.uniform(1.0, 3.0)
+            out = [((x, y, ground + h / 2), (0.12, 0.12, h), 0.0)]
+            plate = (rng.uniform(0.1, 0.8), 0.08, rng.uniform(0.3, 0.8))
+            out.append(((x, y, ground + h - plate[2] / 2), plate, rng.uniform(0, np.pi)))
+            return out
+        if kind == 2:
+            size = (rng.uniform(0.4, 2.0), rng.uniform(0.4, 1.0), rng.uniform(0.5, 1.6))
+            return [((x, y, ground + size[2] / 2), size, rng.uniform(0, np.pi))]
+        out = []
+        for _ in range(int(rng.integers(2, 7))):
+            size = (rng.uniform(0.3, 1.2), rng.uniform(0.3, 1.2), rng.uniform(0.4, 2.2))
+            dx, dy = rng.uniform(-0.8, 0.8, 2)
+            out.append(((x + dx, y + dy, ground + size[2] / 2), size, rng.uniform(0, np.pi)))
+        return out
 
     def _primitives(self, objects: list[tuple], roadside: list[tuple]) -> _Prims:
         """Cars as a body and a narrower cabin, pedestrians and roadside items as one box."""
