@@ -36,6 +36,18 @@ class Boxes3D:
     def __len__(self) -> int:
         return int(len(self.classes))
 
+    def within(self, half_extent_m: float) -> Boxes3D:
+        """The boxes whose centre lies within +-``half_extent_m`` in x and y: what a
+        detector covering that square can be expected to find."""
+        keep = (np.abs(self.centers[:, :2]) < half_extent_m).all(1)
+        return Boxes3D(
+            self.centers[keep],
+            self.sizes[keep],
+            self.yaw[keep],
+            self.classes[keep],
+            self.points[keep],
+        )
+
     def bev(self) -> Detections:
         """Axis-aligned footprints (the rotated rectangle's bounds), score 1."""
         c, s = np.abs(np.cos(self.yaw)), np.abs(np.sin(self.yaw))
