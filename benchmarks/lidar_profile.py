@@ -46,7 +46,10 @@ def profile(name: str, segments: list[LidarSegment]) -> None:
     if truth:
         maps = ", ".join(f"{n} {map50(refs, truth, [i]):.3f}" for i, n in enumerate(LIDAR_CLASSES))
         print(f"reference mAP@0.5 vs exact boxes inside the grid: {maps}")
-    print(f"{'knob':<12} {'value':>6} {'kB/scan':>9} {'Mbit/s@10Hz':>12} {'points':>8} {'F1':>6}")
+    print(
+        f"{'knob':<12} {'value':>6} {'kB/scan':>9} {'Mbit/s@10Hz':>12} {'points':>8} "
+        f"{'enc ms/scan':>12} {'F1':>6}"
+    )
     for knob, values in LIDAR_KNOB_VALUES.items():
         for value in values:
             settings = LidarSettings().replace(**{knob: value})
@@ -55,9 +58,10 @@ def profile(name: str, segments: list[LidarSegment]) -> None:
             decoded = [d for e in encoded for d in e.decoded]
             f1 = task.accuracy(model.infer(decoded), refs)
             points = np.mean([len(d) for d in decoded])
+            encode_ms = sum(e.encode_seconds for e in encoded) / len(scans) * 1e3
             print(
                 f"{knob:<12} {value:>6g} {nbytes / 1e3:9.1f} {nbytes * 8 * 10 / 1e6:12.2f} "
-                f"{points:8.0f} {f1:6.3f}"
+                f"{points:8.0f} {encode_ms:12.1f} {f1:6.3f}"
             )
 
 
