@@ -6,15 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneadapt.adapt.gradient_policy import (
-    GradientPolicy,
-    InputGrad,
-    salient_squared_error,
-    settle,
-)
+from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, settle
+from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
-from oneadapt.knobs import Configuration
+from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.knobs.qp import QP
 from oneadapt.media.codec import EncodedSegment, frame_owner
 from oneadapt.protocol.feedback import accuracy_at_stake
@@ -61,6 +57,16 @@ def test_a_bandwidth_budget_moves_lambda_toward_the_stream_fitting_it(yolox_high
     assert policy.lam < 0.01 * 0.25  # lowered by e^-0.5 for every second far under it
     for name, path in _indices(df, space).items():
         assert path == sorted(path, reverse=True), name  # so nothing gets cheaper
+
+
+@pytest.mark.parametrize(("lam", "shares"), [(0.0, [0.25, 0.5, 1.0]), (100.0, [0.25, 0.1, 0.1])])
+def test_the_region_knob_takes_its_closed_form_step(yolox_highway, lam, shares) -> None:
+    detector, task, source, space = yolox_highway
+    space = ConfigSpace.default(source.height, source.fps, roi=None)
+    policy = GradientPolicy(PolicyContext(space, detector, task), lam=lam)
+    df = run_policy(source, policy, detector, task, space, seconds=3, progress=False)
+    assert df["roi"].tolist() == shares  # one list value a second, never below the floor
+    assert policy.saliency() is not None and policy.saliency().shape == (15, 20)
 
 
 def _encoded(frames: np.ndarray, sent: list[int]) -> EncodedSegment:

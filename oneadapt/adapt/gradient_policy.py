@@ -36,6 +36,8 @@ step of method.md section 4: each second the value with the best estimated objec
 the current one and its neighbours (:func:`temporal_options`, whose encodes are only for the
 bytes). For a frame filter the curve over-states the loss: it is measured between sent
 frames, and the filter leaves out exactly the frames that changed least.
+The per-macroblock quality knob (:mod:`oneadapt.adapt.roi_step`) also takes a closed-form
+step; its blocks are the ones the last DNNGrad map marks most (:meth:`GradientPolicy.saliency`).
 """
 
 from __future__ import annotations
@@ -48,40 +50,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from oneadapt.adapt.dual import DualPrice
+from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
+from oneadapt.adapt.roi_step import ROIOption, roi_options
 from oneadapt.errors import OneAdaptError
-from oneadapt.knobs import Configuration, Knob
+from oneadapt.knobs import Configuration, Knob, Stage
 from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
 from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
-
-
-def salient_squared_error(
-    a: EncodedSegment, b: EncodedSegment, weights: np.ndarray, block: int
-) -> np.ndarray:
-    """Per-block mean (a - b)^2 over frames and colour channels, in pixel levels squared,
-    computed only on the block rows where ``weights`` is non-zero (elsewhere 0: the
-    estimate ignores them) and once per distinct pair of shown frames."""
-    frames, height, width = a.decoded.shape[:3]
-    hb, wb = weights.shape
-    error = np.zeros((hb, wb))
-    rows = np.flatnonzero((weights > 0).any(axis=1))
-    if len(rows) == 0:
-        return error
-    pairs = np.stack([frame_owner(a.sent, frames), frame_owner(b.sent, frames)], axis=1)
-    _, first, count = np.unique(pairs, axis=0, return_index=True, return_counts=True)
-    pad = hb * block - height, wb * block - width
-    cols = np.minimum(block, width - np.arange(wb) * block)
-    share = count.astype(np.float32) / (3 * frames)
-    for r in rows:
-        y0, y1 = r * block, min((r + 1) * block, height)
-        diff = np.subtract(a.decoded[first, y0:y1], b.decoded[first, y0:y1], dtype=np.int16)
-        squared = np.square(diff, dtype=np.float32).sum(axis=3)  # [pairs, rows, W]
-        per_pixel = np.pad(np.tensordot(share, squared, axes=1), ((0, 0), (0, pad[1])))
-        sums = per_pixel.reshape(y1 - y0, wb, block).sum(axis=(0, 2))
-        error[r] = sums / ((y1 - y0) * cols)
-    return error
 
 
 def staleness_loss(curve: Sequence[float], sent: np.ndarray, frames: int) -> float:
@@ -147,11 +124,12 @@ def probe_knobs(
     knobs: tuple[Knob, ...],
     dnn_grad: FeedbackMap,
     both: bool = False,
+    saliency: np.ndarray | None = None,
 ) -> tuple[list[InputGrad], Overhead]:
     """InputGrad for every knob with a neighbour (with ``both``, each neighbour): one real
     encode per probe, decoded only when the map marks something (an all-zero map puts no
-    accuracy at stake). A knob that selects frames is skipped until the server has measured
-    a staleness curve."""
+    accuracy at stake), with the ``saliency`` that ``current`` was coded with. A knob that
+    selects frames is skipped until the server has measured a staleness curve."""
     start = time.perf_counter()
     weights = dnn_grad.weights()
     salient = bool(weights.any())
@@ -169,18 +147,18 @@ def probe_knobs(
         changed = config.with_knob(knob.name, value)
         other: Bitstream
         if temporal:
-            other = compress(segment, changed)
+            other = compress(segment, changed, saliency=saliency)
             curve = dnn_grad.staleness or ()
             loss = abs(
                 staleness_loss(curve, other.sent, frames)
                 - staleness_loss(curve, current.sent, frames)
             )
         elif salient:
-            other = decoded = encode(segment, changed)
+            other = decoded = encode(segment, changed, saliency=saliency)
             error = salient_squared_error(decoded, current, weights, dnn_grad.block)
             loss = accuracy_at_stake(error, weights, dnn_grad.block)
         else:
-            other, loss = compress(segment, changed), 0.0
+            other, loss = compress(segment, changed, saliency=saliency), 0.0
         probes.append(
             InputGrad(
                 knob.name,
@@ -209,12 +187,16 @@ class TemporalOption:
 
 
 def temporal_options(
-    segment: Segment, current: EncodedSegment, knob: Knob, curve: Sequence[float]
+    segment: Segment,
+    current: EncodedSegment,
+    knob: Knob,
+    curve: Sequence[float],
+    saliency: np.ndarray | None = None,
 ) -> tuple[list[TemporalOption], Overhead]:
     """The current value of ``knob`` (one that selects frames) and its neighbours in the list,
     on the measured staleness ``curve``: one compress per neighbour (bytes only: nothing is
-    decoded), so a step moves at most one value a second and costs the camera at most two
-    encodes."""
+    decoded; with the ``saliency`` ``current`` was coded with), so a step moves at most one
+    value a second and costs the camera at most two encodes."""
     start = time.perf_counter()
     frames = len(current.decoded)
     i = knob.index(current.config[knob.name])
@@ -224,7 +206,9 @@ def temporal_options(
         if knob.position(value) < lowest:
             continue
         here = current.config.with_knob(knob.name, value)
-        stream: Bitstream = current if here == current.config else compress(segment, here)
+        stream: Bitstream = (
+            current if here == current.config else compress(segment, here, saliency=saliency)
+        )
         loss = staleness_loss(curve, stream.sent, frames)
         options.append(TemporalOption(value, stream.num_bytes, len(stream.sent), loss))
     spent = Overhead(camera_encodes=len(options) - 1, camera_seconds=time.perf_counter() - start)
@@ -281,8 +265,8 @@ def floor_position(knob: Knob) -> float:
     """The lowest position the policy uses. For a knob that degrades the picture, the
     second-cheapest value's: its cheapest value is only ever a probe (as in the original
     method), since an empty DNNGrad map at the cheapest picture may mean the detector can no
-    longer see arriving objects, and nothing would then bring the knob back. The temporal
-    A knob that selects frames blinds nothing (every sent frame keeps its picture, and a frame
+    longer see arriving objects, and nothing would then bring the knob back. A knob that
+    selects frames blinds nothing (every sent frame keeps its picture, and a frame
     filter sends the frames where something arrives), so it may reach its cheapest."""
     if knob.stage.selects_frames:
         return knob.position(knob.values[-1])
@@ -345,12 +329,17 @@ class GradientPolicy(Policy):
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
         self.last_gradients: dict[str, float] = {}
+        self.map: np.ndarray | None = None
+        """The last DNNGrad map's weights: the saliency the camera codes regions with."""
 
     def current(self) -> Configuration:
         return Configuration(self.values)
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         return self.current()
+
+    def saliency(self) -> np.ndarray | None:
+        return self.map
 
     def resource(self, num_bytes: int, frames: int) -> float:
         assert self.reference_bytes is not None
@@ -381,8 +370,23 @@ class GradientPolicy(Policy):
     def choose_temporal(self, feedback: Feedback, knob: Knob, curve: Sequence[float]) -> None:
         """The closed-form step of a knob that selects frames: the value whose estimated
         objective (accuracy lost to stale outputs, resources of its own encode) is best."""
-        options, overhead = temporal_options(feedback.segment, feedback.encoded, knob, curve)
+        options, overhead = temporal_options(
+            feedback.segment, feedback.encoded, knob, curve, self.map
+        )
         self.charge(overhead)
+        self.take_best(knob, options)
+
+    def choose_roi(self, feedback: Feedback, knob: Knob, dnn_grad: FeedbackMap) -> None:
+        """The closed-form step of the region knob: the share whose estimated objective
+        (accuracy lost in the blocks it codes coarser, resources of its own encode) is best,
+        with the blocks of the map just received."""
+        lowest = floor_position(knob)
+        options, overhead = roi_options(feedback.segment, feedback.encoded, knob, dnn_grad, lowest)
+        self.charge(overhead)
+        self.take_best(knob, options)
+
+    def take_best(self, knob: Knob, options: Sequence[TemporalOption | ROIOption]) -> None:
+        """Move ``knob`` to the option with the best estimated objective."""
         best = max(options, key=lambda o: -o.loss - self.lam * self.resource(o.bytes, o.frames))
         self.values[knob.name] = best.value
         self.x[knob.name] = knob.position(best.value)
@@ -398,9 +402,11 @@ class GradientPolicy(Policy):
             if self.dual is None:  # a budget set after construction (a fleet's share)
                 self.dual = DualPrice(self.lam if self.lam > 0 else 0.1)
             self.lam = self.dual.update(feedback.bytes * 8 / 1000, self.max_kbps)
-        picture = tuple(k for k in self.space.knobs if not k.stage.selects_frames)
+        picture = tuple(
+            k for k in self.space.knobs if not k.stage.selects_frames and k.stage is not Stage.ROI
+        )
         probes, overhead = probe_knobs(
-            feedback.segment, feedback.encoded, picture, feedback.dnn_grad, both=True
+            feedback.segment, feedback.encoded, picture, feedback.dnn_grad, True, self.map
         )
         self.charge(overhead)
         ups = [p for p in probes if not p.cheaper and self.gain(p) > 0]
@@ -427,6 +433,10 @@ class GradientPolicy(Policy):
             for knob in self.space.knobs:
                 if knob.stage.selects_frames:
                     self.choose_temporal(feedback, knob, feedback.dnn_grad.staleness)
+        for knob in self.space.knobs:
+            if knob.stage is Stage.ROI:
+                self.choose_roi(feedback, knob, feedback.dnn_grad)
+        self.map = feedback.dnn_grad.weights()
 
     def measure_reference(self, feedback: Feedback) -> int:
         """The reference configuration's bytes on the first second (the unit of the

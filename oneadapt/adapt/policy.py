@@ -12,6 +12,8 @@ import abc
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.media.sources import Segment
@@ -85,6 +87,12 @@ class Policy(abc.ABC):
     def decide(self, second: int, segment: Segment) -> Configuration:
         """The configuration for ``second``; the camera already holds its raw ``segment``
         (an oracle may look at it, a deployable method should not)."""
+
+    def saliency(self) -> np.ndarray | None:
+        """Per 16x16 block of the raw frame, how much it matters, for the knobs that spend
+        quality by region (:mod:`oneadapt.knobs.roi`); None: the policy knows nothing, and
+        every block keeps quality."""
+        return None
 
     def observe(self, feedback: Feedback) -> None:  # noqa: B027 (optional hook)
         """Learn from the second just streamed; stateless policies ignore it."""

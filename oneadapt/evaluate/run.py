@@ -78,7 +78,7 @@ def run_policy(
         job = bar.add_task(f"{source.name}", total=seconds, status="")
         for segment in source.segments(seconds):
             config = space.validate(policy.decide(segment.index, segment))
-            encoded = encode(segment, config)
+            encoded = encode(segment, config, saliency=policy.saliency())
             size = (segment.width, segment.height)
             times = segment.timestamps.tolist()
             message = segment_message(

@@ -27,9 +27,8 @@ Value = int | float
 class Stage(enum.Enum):
     """Where a knob acts on a segment. A knob changes one :class:`EncodePlan` field group:
     encoder parameters (``options``), scaling (``width``, ``height``), temporal sampling
-    (``rate``, ``sent``) or frame filtering (``filters``, which narrow ``sent``).
-    Region-of-interest maps are the next kind of knob (method.md section 4); it is named here
-    so that a knob can declare it."""
+    (``rate``, ``sent``), frame filtering (``filters``, which narrow ``sent``) or the
+    region-of-interest map (``high_quality``)."""
 
     ENCODER = "encoder parameter"
     SCALING = "scaling"
@@ -73,6 +72,17 @@ class EncodePlan:
     filters: Mapping[str, float]
     """Frame-filter thresholds by feature (:mod:`oneadapt.media.frame_filter`); of the
     frames ``rate`` keeps, those that differ too little from the last sent one are not sent."""
+    blocks: tuple[int, int]
+    """The raw frame's grid of 16x16 blocks (rows, columns): that of ``saliency`` and
+    ``high_quality``."""
+    saliency: np.ndarray | None = None
+    """How much each 16x16 block of the raw frame matters to the DNN (on the grid ``blocks``,
+    e.g. the server's last DNNGrad map), for knobs that spend quality by region; None: the
+    camera has no such map yet."""
+    high_quality: np.ndarray | None = None
+    """Which 16x16 blocks of the raw frame keep the encoder's quality (bool, the grid of
+    ``saliency``); the others are coded coarser (:mod:`oneadapt.media.roi`). None: no
+    region-of-interest coding at all (the encoder's usual rate control)."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 Each 1-second segment is encoded independently (it starts with an IDR frame, as a
 streaming camera's 1-second chunks do) with libx264 at constant QP; the configuration's
-knobs decide the size, the frames sent (the frame rate's, narrowed by any frame filter) and
-the encoder's options (:class:`EncodePlan`).
+knobs decide the size, the frames sent (the frame rate's, narrowed by any frame filter), the
+encoder's options and the blocks coded coarser (:class:`EncodePlan`; region-of-interest
+coding, :mod:`oneadapt.media.roi`, changes the rate control to one that honours per-block
+offsets).
 The decoded frames are scaled back to the segment's size, and an unsent frame repeats the
 last sent one: that is exactly what the server-side DNN sees.
 """
@@ -18,8 +20,10 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from oneadapt.errors import ConfigurationError
 from oneadapt.knobs import Configuration, EncodePlan, StreamShape, knob_type
 from oneadapt.media.frame_filter import select
+from oneadapt.media.roi import BLOCK, rate_control, region_marker
 from oneadapt.media.sources import Segment
 
 X264_DEFAULTS: Mapping[str, str] = {"preset": "veryfast", "tune": "zerolatency"}
@@ -54,11 +58,20 @@ def frame_owner(sent: np.ndarray, num_frames: int) -> np.ndarray:
     return np.maximum(np.searchsorted(sent, np.arange(num_frames), side="right") - 1, 0)
 
 
-def plan(segment: Segment, config: Configuration) -> EncodePlan:
+def plan(segment: Segment, config: Configuration, saliency: np.ndarray | None = None) -> EncodePlan:
     """How ``config`` encodes ``segment``: each knob, validated for the segment, changes its
     part of the plan (:class:`EncodePlan`), starting from every frame at full size; the frame
-    filters then select among the frames sent, once, from all their thresholds."""
+    filters then select among the frames sent, once, from all their thresholds.
+    ``saliency``: per 16x16 block of the segment, how much it matters (for the knobs that
+    spend quality by region)."""
     stream = StreamShape(segment.height, segment.fps)
+    grid = (-(-segment.height // BLOCK), -(-segment.width // BLOCK))
+    if saliency is not None and saliency.shape != grid:
+        raise ConfigurationError(
+            f"a saliency map of {saliency.shape[0]}x{saliency.shape[1]} blocks does not fit a "
+            f"{segment.width}x{segment.height} segment ({grid[0]}x{grid[1]} blocks of {BLOCK}).",
+            "Give one value per 16x16 block of the raw frame (the DNNGrad map's grid).",
+        )
     result = EncodePlan(
         width=segment.width,
         height=segment.height,
@@ -68,6 +81,8 @@ def plan(segment: Segment, config: Configuration) -> EncodePlan:
         frames=len(segment),
         fps=segment.fps,
         filters={},
+        blocks=grid,
+        saliency=saliency,
     )
     for name, value in config.items():
         kind = knob_type(name)
@@ -77,17 +92,25 @@ def plan(segment: Segment, config: Configuration) -> EncodePlan:
     return result
 
 
-def compress(segment: Segment, config: Configuration, threads: int = 1) -> Bitstream:
-    """Encode ``segment`` with libx264 under ``config`` (what a camera does to send it)."""
+def compress(
+    segment: Segment,
+    config: Configuration,
+    threads: int = 1,
+    saliency: np.ndarray | None = None,
+) -> Bitstream:
+    """Encode ``segment`` with libx264 under ``config`` (what a camera does to send it);
+    ``saliency`` as for :func:`plan`."""
     start = time.perf_counter()
-    how = plan(segment, config)
+    how = plan(segment, config, saliency)
     encoder = av.CodecContext.create("libx264", "w")
     encoder.width, encoder.height = how.width, how.height
     encoder.pix_fmt = "yuv420p"
     encoder.time_base = Fraction(1, how.rate)
     encoder.framerate = Fraction(how.rate, 1)
     encoder.thread_count = threads
-    encoder.options = dict(how.options)
+    by_region = how.high_quality is not None
+    encoder.options = rate_control(how.options) if by_region else dict(how.options)
+    mark = region_marker(how, (segment.height, segment.width))
     packets: list[av.Packet] = []
     for pts, i in enumerate(how.sent):
         frame = av.VideoFrame.from_ndarray(segment.frames[i], format="rgb24")
@@ -95,15 +118,21 @@ def compress(segment: Segment, config: Configuration, threads: int = 1) -> Bitst
             width=how.width, height=how.height, format="yuv420p", interpolation="AREA"
         )
         frame.pts = pts
-        packets.extend(encoder.encode(frame))
+        packets.extend(encoder.encode(mark(frame)))
     packets.extend(encoder.encode(None))
     data = b"".join(bytes(p) for p in packets)
     return Bitstream(config, data, how.sent, time.perf_counter() - start)
 
 
-def encode(segment: Segment, config: Configuration, threads: int = 1) -> EncodedSegment:
-    """Encode ``segment`` with libx264 under ``config`` and decode it as the server would."""
-    stream = compress(segment, config, threads)
+def encode(
+    segment: Segment,
+    config: Configuration,
+    threads: int = 1,
+    saliency: np.ndarray | None = None,
+) -> EncodedSegment:
+    """Encode ``segment`` with libx264 under ``config`` and decode it as the server would;
+    ``saliency`` as for :func:`plan`."""
+    stream = compress(segment, config, threads, saliency)
     decoded = decode(stream.data, segment.width, segment.height)
     if len(decoded) != len(stream.sent):
         raise RuntimeError(f"decoder returned {len(decoded)} frames for {len(stream.sent)} sent")

@@ -200,7 +200,7 @@ class Camera:
     def _capture(self, segment: Segment, second: int) -> None:
         captured = time.time()
         config = self.space.validate(self.policy.decide(second, segment))
-        encoded = encode(segment, config)
+        encoded = encode(segment, config, saliency=self.policy.saliency())
         times = captured - (segment.timestamps[-1] - segment.timestamps) - 1.0 / segment.fps
         message = segment_message(
             self.settings.stream_id,
