@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from oneadapt.console import make_console, print_markdown, print_table
-from oneadapt.errors import Interrupted, OneAdaptError
+from oneadapt.errors import ConfigurationError, Interrupted, OneAdaptError
 from oneadapt.inputs import (
     check_budget,
     check_inputs,
@@ -109,6 +109,13 @@ def knob_lists(
     return parse_knobs({"--qp": qp, "--res": res, "--fps": fps}, knob or ())
 
 
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ONEADAPT_TOKEN",
+        help="Bearer token (or $ONEADAPT_TOKEN, which keeps it out of the process list).",
+    ),
+]
 DnnGradEveryOpt = Annotated[
     int | None,
     typer.Option(
@@ -119,6 +126,15 @@ DnnGradEveryOpt = Annotated[
         "extra work.",
     ),
 ]
+
+
+def existing_file(path: Path | None, option: str) -> Path | None:
+    """``path`` when it is a file (a TLS PEM option); None stays None."""
+    if path is not None and not path.is_file():
+        raise ConfigurationError(
+            f"{option} {path} does not exist.", f"Pass a PEM file to {option}."
+        )
+    return path
 
 
 def grad_settings(every: int | None) -> DNNGradSettings:

@@ -70,3 +70,13 @@ def test_default_stream_id_carries_no_credentials() -> None:
 
     assert stream_name("rtsp://admin:hunter2@10.0.0.7:554/live") == "10.0.0.7:554/live"
     assert stream_name("/videos/highway.avi") == "highway"
+
+
+def test_every_command_module_imports_first() -> None:
+    """A command module imported before ``oneadapt.cli`` (as a test or a plugin may) must not
+    hit an import cycle (fleet.commands once imported runtime.commands half-initialised)."""
+    for module in ("oneadapt.runtime.commands", "oneadapt.fleet.commands", "oneadapt.cli"):
+        done = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 0, (module, done.stderr[-500:])

@@ -12,10 +12,9 @@ from typing import Annotated
 
 import typer
 
-from oneadapt.cli import AnalysisFpsOpt, OutOpt, SecondsOpt, app, console
+from oneadapt.cli import AnalysisFpsOpt, OutOpt, SecondsOpt, TokenOpt, app, console, existing_file
 from oneadapt.errors import ConfigurationError
 from oneadapt.inputs import check_budget, check_lambda
-from oneadapt.runtime.commands import TokenOpt, existing_file
 
 
 @app.command()

@@ -23,8 +23,10 @@ from oneadapt.cli import (
     QpOpt,
     ResOpt,
     SecondsOpt,
+    TokenOpt,
     app,
     console,
+    existing_file,
     grad_settings,
     knob_lists,
 )
@@ -32,25 +34,10 @@ from oneadapt.errors import ConfigurationError
 from oneadapt.inputs import check_lambda, check_stream_budget, parse_classes
 from oneadapt.knobs import ConfigSpace, parse_fixed
 
-TokenOpt = Annotated[
-    str | None,
-    typer.Option(
-        envvar="ONEADAPT_TOKEN",
-        help="Bearer token (or $ONEADAPT_TOKEN, which keeps it out of the process list).",
-    ),
-]
 MetricsPortOpt = Annotated[
     int | None,
     typer.Option(min=1, max=65535, help="Serve Prometheus metrics on this port (127.0.0.1)."),
 ]
-
-
-def existing_file(path: Path | None, option: str) -> Path | None:
-    if path is not None and not path.is_file():
-        raise ConfigurationError(
-            f"{option} {path} does not exist.", f"Pass a PEM file to {option}."
-        )
-    return path
 
 
 def stream_name(source: str) -> str:
