@@ -66,3 +66,31 @@ class PyramidCenterNet(nn.Module):
         for (lateral, fuse), skip in zip(self._fusions, reversed(skips), strict=True):
             fused = fuse(skip + F.interpolate(lateral(fused), size=skip.shape[-2:]))
         return self.heat(fused), self.size(fused), self.offset(fused)
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss, normalized by the number of objects."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = target.eq(1).float()
+    pos_loss = torch.log(p) * (1 - p) ** 2 * pos
+    neg_loss = torch.log(1 - p) * p**2 * (1 - target) ** 4 * (1 - pos)
+    return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
+
+
+def centre_loss(
+    heads: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """Focal loss on the heatmaps plus L1 on log size and offset at object centres.
+
+    ``heads`` as the network returns them; ``targets`` the heatmaps and, per object, its
+    flat cell index over the batch, log size and offset.
+    """
+    heat_logits, log_size, offset = heads
+    heat_t, index, size_t, offset_t = targets
+    loss = focal_loss(heat_logits, heat_t)
+    if len(index):
+        flat_size = log_size.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
+        flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
+        loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
+    return loss

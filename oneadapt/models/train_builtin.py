@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from oneadapt.knobs import Configuration, even
 from oneadapt.media.codec import encode
 from oneadapt.media.scene import SCENE_CLASSES, SceneSource
 from oneadapt.media.sources import Segment
 from oneadapt.models.builtin import STRIDE, WEIGHTS_PATH, CenterNet, input_size
+from oneadapt.models.centernet import centre_loss
 from oneadapt.models.training import Recipe, train
 
 TRAIN_SCENE_SEEDS = range(1000, 1060)
@@ -88,15 +88,6 @@ def _targets(
     )
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CenterNet's penalty-reduced focal loss, normalized by the number of objects."""
-    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
-    pos = target.eq(1).float()
-    pos_loss = torch.log(p) * (1 - p) ** 2 * pos
-    neg_loss = torch.log(1 - p) * p**2 * (1 - target) ** 4 * (1 - pos)
-    return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
-
-
 def _batch(
     frames: np.ndarray, labels: list[np.ndarray], rng: np.random.Generator, batch_size: int
 ) -> tuple[torch.Tensor, list[np.ndarray]]:
@@ -125,16 +116,10 @@ def _batch(
 
 
 def _loss(net: CenterNet, x: torch.Tensor, boxes: list[np.ndarray]) -> torch.Tensor:
-    """Focal loss on the heatmaps plus L1 on log size and offset at object centres."""
-    heat_logits, log_size, offset = net(x)
-    out_h, out_w = heat_logits.shape[-2:]
-    heat_t, index, size_t, offset_t = _targets(boxes, out_h, out_w, len(SCENE_CLASSES))
-    loss = focal_loss(heat_logits, heat_t)
-    if len(index):
-        flat_size = log_size.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
-    return loss
+    """:func:`~oneadapt.models.centernet.centre_loss` against targets at the output size."""
+    heads = net(x)
+    out_h, out_w = heads[0].shape[-2:]
+    return centre_loss(heads, _targets(boxes, out_h, out_w, len(SCENE_CLASSES)))
 
 
 def train_builtin(

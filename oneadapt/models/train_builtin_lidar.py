@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from oneadapt.media.draco import draco_decode, draco_encode
 from oneadapt.media.lidar_codec import LIDAR_KNOB_VALUES, LidarSettings, prepare_scan
@@ -32,7 +31,7 @@ from oneadapt.models.builtin_lidar import (
     BevNet,
     bev_grid,
 )
-from oneadapt.models.train_builtin import focal_loss
+from oneadapt.models.centernet import centre_loss
 from oneadapt.models.training import Recipe, train
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
 
@@ -132,15 +131,9 @@ def _batch(
 
 
 def _loss(net: BevNet, x: torch.Tensor, rows: list[np.ndarray]) -> torch.Tensor:
-    """Focal loss on the heatmaps plus L1 on log size and offset at object centres."""
-    heat_logits, log_size, offset = net(x)
-    heat_t, index, size_t, offset_t = _targets(rows, heat_logits.shape[-1], len(LIDAR_CLASSES))
-    loss = focal_loss(heat_logits, heat_t)
-    if len(index):
-        flat_size = log_size.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
-    return loss
+    """:func:`~oneadapt.models.centernet.centre_loss` against targets at the output size."""
+    heads = net(x)
+    return centre_loss(heads, _targets(rows, heads[0].shape[-1], len(LIDAR_CLASSES)))
 
 
 def train_builtin_lidar(
