@@ -24,6 +24,7 @@ import numpy as np
 
 from oneadapt.errors import ConfigurationError
 from oneadapt.media.lidar import SCAN_RATE, LidarSegment
+from oneadapt.media.regimes import Regime, draw_regimes, regime_at
 from oneadapt.tasks.lidar_detection import CAR, LIDAR_CLASSES, PERSON, Boxes3D
 
 BEAMS = 64
@@ -65,10 +66,9 @@ _REGIME_PARAMS = {
 
 
 @dataclass(frozen=True)
-class Regime:
-    start: int
-    end: int
-    name: str
+class DrivingRegime(Regime):
+    """A regime with the ego car's motion through it."""
+
     ego_x0: float
     """Distance the ego car has travelled when the regime starts (m)."""
     speed: float
@@ -171,20 +171,17 @@ class LidarSceneSource:
         self.sensor_height = float(rng.uniform(1.65, 1.85))
         self.walls_y = (float(rng.uniform(11.5, 16.0)), float(rng.uniform(11.5, 16.0)))
         self.tilt = _tilt(float(rng.normal(0, 0.02)), float(rng.normal(0, 0.02)))
-        self._regimes = self._draw_regimes(_rng(self.seed, 2))
+        self._regimes = self._drive(_rng(self.seed, 2))
 
-    def _draw_regimes(self, rng: np.random.Generator) -> list[Regime]:
-        """Regimes of 10 to 30 s along an endless timeline, cut at the scene's end (so a
-        shorter scene of a seed is exactly the start of a longer one)."""
-        regimes: list[Regime] = []
-        start, previous, x = 0, "", 0.0
-        while start < self.seconds:
-            length = int(rng.integers(10, 31))
-            choices = [n for n in REGIME_NAMES if n != previous and (regimes or n != "empty")]
-            name = str(rng.choice(choices))
-            speed = float(rng.uniform(*_REGIME_PARAMS[name].speed))
-            regimes.append(Regime(start, min(start + length, self.seconds), name, x, speed))
-            start, previous, x = start + length, name, x + length * speed
+    def _drive(self, rng: np.random.Generator) -> list[DrivingRegime]:
+        """The regime timeline with the ego car's speed, drawn right after each regime's
+        name, and the distance it has covered when each regime starts."""
+        regimes: list[DrivingRegime] = []
+        x = 0.0
+        for r in draw_regimes(rng, self.seconds, REGIME_NAMES, not_first="empty"):
+            speed = float(rng.uniform(*_REGIME_PARAMS[r.name].speed))
+            regimes.append(DrivingRegime(r.start, r.end, r.name, x, speed))
+            x += (r.end - r.start) * speed
         return regimes
 
     @property
@@ -192,14 +189,8 @@ class LidarSceneSource:
         """(start second, end second, name) of each content regime, for plots."""
         return [(r.start, r.end, r.name) for r in self._regimes]
 
-    def _regime_at(self, second: float) -> tuple[int, Regime]:
-        for i, r in enumerate(self._regimes):
-            if second < r.end:
-                return i, r
-        return len(self._regimes) - 1, self._regimes[-1]
-
     # ------------------------------------------------------------------ content
-    def _objects(self, index: int, regime: Regime, t: float) -> list[tuple]:
+    def _objects(self, index: int, regime: DrivingRegime, t: float) -> list[tuple]:
         """Cars and pedestrians at ``t`` s into the regime: (class, centre xyz relative to
         the sensor, size l w h, yaw). Slots move in closed form; a slot's look (size, yaw
         jitter) is drawn per lap through the window."""
@@ -368,7 +359,7 @@ class LidarSceneSource:
     def scan(self, k: int) -> tuple[np.ndarray, Boxes3D]:
         """Scan ``k``: xyz float32 [N, 3] in the sensor frame and its labelled boxes."""
         second = k / self.rate
-        index, regime = self._regime_at(second)
+        index, regime = regime_at(self._regimes, second)
         t = second - regime.start
         objects = self._objects(index, regime, t)
         prims = self._primitives(objects, self._roadside(regime.ego_x0 + regime.speed * t))

@@ -24,6 +24,7 @@ import torch
 
 from oneadapt.errors import ConfigurationError
 from oneadapt.knobs import even
+from oneadapt.media.regimes import Regime, draw_regimes, regime_at
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections
 
@@ -58,13 +59,6 @@ _REGIME_PARAMS = {
 _LANES = (-5.25, -1.75, 1.75, 5.25)
 _ROAD_HALF, _WALK_OUTER = 7.0, 11.5
 _PERSON_Z_MAX = 75.0
-
-
-@dataclass(frozen=True)
-class Regime:
-    start: int
-    end: int
-    name: str
 
 
 @dataclass(frozen=True)
@@ -124,38 +118,17 @@ class SceneSource(Source):
         self.wall_x = float(rng.uniform(12.0, 14.0))
         self.crosswalk_z = float(rng.uniform(12.0, 25.0)) if rng.random() < 0.5 else None
         self._texture = (rng.standard_normal((256, 256)) * 0.5).astype(np.float32)
-        self._regimes = self._draw_regimes(_rng(self.seed, 2))
+        self._regimes = list(
+            draw_regimes(_rng(self.seed, 2), self.seconds, REGIME_NAMES, not_first="empty")
+        )
         self._background: tuple[int, np.ndarray] | None = None
         self._noise: tuple[int, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ regimes
-    def _draw_regimes(self, rng: np.random.Generator) -> list[Regime]:
-        """Regimes of 10 to 30 s drawn along an endless timeline and cut at the video's end.
-
-        The draw does not depend on ``seconds``, so a shorter scene of a seed is exactly
-        the start of a longer one (only the last regime may be cut short).
-        """
-        regimes: list[Regime] = []
-        start, previous = 0, ""
-        while start < self.seconds:
-            length = int(rng.integers(10, 31))
-            first = not regimes
-            choices = [n for n in REGIME_NAMES if n != previous and not (first and n == "empty")]
-            name = str(rng.choice(choices))
-            regimes.append(Regime(start, min(start + length, self.seconds), name))
-            start, previous = start + length, name
-        return regimes
-
     @property
     def regimes(self) -> list[tuple[int, int, str]]:
         """(start second, end second, name) of each content regime, for plots."""
         return [(r.start, r.end, r.name) for r in self._regimes]
-
-    def _regime_at(self, second: float) -> tuple[int, Regime]:
-        for i, r in enumerate(self._regimes):
-            if second < r.end:
-                return i, r
-        return len(self._regimes) - 1, self._regimes[-1]
 
     def _regime_state(self, index: int) -> dict:
         """Lighting, noise and object slots of one regime (cheap; recomputed on demand)."""
@@ -495,7 +468,7 @@ class SceneSource(Source):
     # ------------------------------------------------------------------ frames
     def frame(self, k: int) -> tuple[np.ndarray, Detections]:
         """Frame ``k`` (uint8 RGB [H, W, 3]) and its ground truth; random access."""
-        index, regime = self._regime_at(k / self.fps)
+        index, regime = regime_at(self._regimes, k / self.fps)
         state = self._regime_state(index)
         img = self._background_for(index).copy()
         objects = self._objects(k, index, regime, state)

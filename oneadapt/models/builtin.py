@@ -20,6 +20,7 @@ from torch import nn
 from oneadapt.errors import ModelError
 from oneadapt.media.scene import SCENE_CLASSES
 from oneadapt.models.base import Model
+from oneadapt.models.centernet import PyramidCenterNet, cbr
 from oneadapt.tasks.detection import Detections, nms
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "builtin.pt"
@@ -30,42 +31,26 @@ MIN_SCORE = 0.01
 NMS_IOU = 0.7
 
 
-def _cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
-    )
-
-
-class CenterNet(nn.Module):
-    """Backbone to stride 32, top-down fusion back to stride 4, three 1x1 heads."""
+class CenterNet(PyramidCenterNet):
+    """Backbone to stride 32, top-down fusion back to stride 4, three 1x1 heads; log size
+    and offset in output cells."""
 
     def __init__(self, num_classes: int = len(SCENE_CLASSES)) -> None:
-        super().__init__()
-        self.s4 = nn.Sequential(_cbr(3, 16, 2), _cbr(16, 24, 2), _cbr(24, 24))
-        self.s8 = nn.Sequential(_cbr(24, 48, 2), _cbr(48, 48), _cbr(48, 48))
-        self.s16 = nn.Sequential(_cbr(48, 96, 2), _cbr(96, 96), _cbr(96, 96))
-        self.s32 = nn.Sequential(_cbr(96, 128, 2), _cbr(128, 128))
-        self.lat16 = nn.Conv2d(128, 96, 1)
-        self.fuse16 = _cbr(96, 96)
-        self.lat8 = nn.Conv2d(96, 48, 1)
-        self.fuse8 = _cbr(48, 48)
-        self.lat4 = nn.Conv2d(48, 24, 1)
-        self.fuse4 = nn.Sequential(_cbr(24, 32), _cbr(32, 32))
-        self.heat = nn.Conv2d(32, num_classes, 1)
-        self.size = nn.Conv2d(32, 2, 1)
-        self.offset = nn.Conv2d(32, 2, 1)
-        nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1: stable focal-loss start
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``x`` normalized [N, 3, H, W] -> heat logits, log size (cells), offset (cells)."""
-        c4 = self.s4(x)
-        c8 = self.s8(c4)
-        c16 = self.s16(c8)
-        c32 = self.s32(c16)
-        p16 = self.fuse16(c16 + F.interpolate(self.lat16(c32), size=c16.shape[-2:]))
-        p8 = self.fuse8(c8 + F.interpolate(self.lat8(p16), size=c8.shape[-2:]))
-        p4 = self.fuse4(c4 + F.interpolate(self.lat4(p8), size=c4.shape[-2:]))
-        return self.heat(p4), self.size(p4), self.offset(p4)
+        super().__init__(
+            stages={
+                "s4": nn.Sequential(cbr(3, 16, 2), cbr(16, 24, 2), cbr(24, 24)),
+                "s8": nn.Sequential(cbr(24, 48, 2), cbr(48, 48), cbr(48, 48)),
+                "s16": nn.Sequential(cbr(48, 96, 2), cbr(96, 96), cbr(96, 96)),
+                "s32": nn.Sequential(cbr(96, 128, 2), cbr(128, 128)),
+            },
+            fusions={
+                "16": (nn.Conv2d(128, 96, 1), cbr(96, 96)),
+                "8": (nn.Conv2d(96, 48, 1), cbr(48, 48)),
+                "4": (nn.Conv2d(48, 24, 1), nn.Sequential(cbr(24, 32), cbr(32, 32))),
+            },
+            channels=32,
+            num_classes=num_classes,
+        )
 
 
 def input_size(width: int, height: int) -> tuple[int, int]:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from oneadapt.errors import ModelError
+from oneadapt.models.centernet import PyramidCenterNet, cbr
 from oneadapt.tasks.detection import Detections, nms
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
 
@@ -42,38 +43,25 @@ MIN_SCORE = 0.01
 NMS_IOU = 0.5
 
 
-def _cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
-    )
-
-
-class BevNet(nn.Module):
-    """Backbone to stride 8, top-down fusion back to stride 2, three 1x1 heads."""
+class BevNet(PyramidCenterNet):
+    """Backbone to stride 8, top-down fusion back to stride 2, three 1x1 heads; log size
+    in metres, offset in output cells."""
 
     def __init__(self, num_classes: int = len(LIDAR_CLASSES)) -> None:
-        super().__init__()
-        self.s1 = _cbr(CHANNELS, 24)
-        self.s2 = nn.Sequential(_cbr(24, 48, 2), _cbr(48, 48))
-        self.s4 = nn.Sequential(_cbr(48, 64, 2), _cbr(64, 64), _cbr(64, 64))
-        self.s8 = nn.Sequential(_cbr(64, 96, 2), _cbr(96, 96), _cbr(96, 96))
-        self.lat4 = nn.Conv2d(96, 64, 1)
-        self.fuse4 = _cbr(64, 64)
-        self.lat2 = nn.Conv2d(64, 48, 1)
-        self.fuse2 = nn.Sequential(_cbr(48, 48), _cbr(48, 48))
-        self.heat = nn.Conv2d(48, num_classes, 1)
-        self.size = nn.Conv2d(48, 2, 1)
-        self.offset = nn.Conv2d(48, 2, 1)
-        nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1: stable focal-loss start
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """BEV grids [N, C, H, W] -> heat logits, log size (m), offset (output cells)."""
-        c2 = self.s2(self.s1(x))
-        c4 = self.s4(c2)
-        c8 = self.s8(c4)
-        p4 = self.fuse4(c4 + F.interpolate(self.lat4(c8), size=c4.shape[-2:]))
-        p2 = self.fuse2(c2 + F.interpolate(self.lat2(p4), size=c2.shape[-2:]))
-        return self.heat(p2), self.size(p2), self.offset(p2)
+        super().__init__(
+            stages={
+                "s1": cbr(CHANNELS, 24),
+                "s2": nn.Sequential(cbr(24, 48, 2), cbr(48, 48)),
+                "s4": nn.Sequential(cbr(48, 64, 2), cbr(64, 64), cbr(64, 64)),
+                "s8": nn.Sequential(cbr(64, 96, 2), cbr(96, 96), cbr(96, 96)),
+            },
+            fusions={
+                "4": (nn.Conv2d(96, 64, 1), cbr(64, 64)),
+                "2": (nn.Conv2d(64, 48, 1), nn.Sequential(cbr(48, 48), cbr(48, 48))),
+            },
+            channels=48,
+            num_classes=num_classes,
+        )
 
 
 def _range_channel() -> torch.Tensor:

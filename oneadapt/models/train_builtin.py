@@ -10,25 +10,20 @@ very slow machine: the run stops early (with a warning) if it would overrun.
 
 from __future__ import annotations
 
-import io
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from multiprocessing import get_context
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from oneadapt.console import Progress
 from oneadapt.knobs import Configuration, even
 from oneadapt.media.codec import encode
 from oneadapt.media.scene import SCENE_CLASSES, SceneSource
 from oneadapt.media.sources import Segment
 from oneadapt.models.builtin import STRIDE, WEIGHTS_PATH, CenterNet, input_size
-from oneadapt.storage import atomic_write_bytes
+from oneadapt.models.centernet import centre_loss
+from oneadapt.models.training import Recipe, train
 
 TRAIN_SCENE_SEEDS = range(1000, 1060)
 """Scene seeds used for training; evaluation uses seeds outside this range."""
@@ -93,15 +88,6 @@ def _targets(
     )
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CenterNet's penalty-reduced focal loss, normalized by the number of objects."""
-    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
-    pos = target.eq(1).float()
-    pos_loss = torch.log(p) * (1 - p) ** 2 * pos
-    neg_loss = torch.log(1 - p) * p**2 * (1 - target) ** 4 * (1 - pos)
-    return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
-
-
 def _batch(
     frames: np.ndarray, labels: list[np.ndarray], rng: np.random.Generator, batch_size: int
 ) -> tuple[torch.Tensor, list[np.ndarray]]:
@@ -130,35 +116,10 @@ def _batch(
 
 
 def _loss(net: CenterNet, x: torch.Tensor, boxes: list[np.ndarray]) -> torch.Tensor:
-    """Focal loss on the heatmaps plus L1 on log size and offset at object centres."""
-    heat_logits, log_size, offset = net(x)
-    out_h, out_w = heat_logits.shape[-2:]
-    heat_t, index, size_t, offset_t = _targets(boxes, out_h, out_w, len(SCENE_CLASSES))
-    loss = focal_loss(heat_logits, heat_t)
-    if len(index):
-        flat_size = log_size.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
-    return loss
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run the block on one torch thread, then restore the caller's setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def state_dict_bytes(net: torch.nn.Module) -> bytes:
-    """``torch.save`` of the state_dict into memory: saved to a file, the archive would be
-    named after the (temporary) file, so equal weights would hash differently."""
-    buffer = io.BytesIO()
-    torch.save(net.state_dict(), buffer)
-    return buffer.getvalue()
+    """:func:`~oneadapt.models.centernet.centre_loss` against targets at the output size."""
+    heads = net(x)
+    out_h, out_w = heads[0].shape[-2:]
+    return centre_loss(heads, _targets(boxes, out_h, out_w, len(SCENE_CLASSES)))
 
 
 def train_builtin(
@@ -173,55 +134,16 @@ def train_builtin(
 ) -> dict[str, float]:
     """Train the built-in detector and write its state_dict atomically to ``out``.
 
-    Scenes render in ``workers`` processes; then ``steps`` Adam steps under a one-cycle
-    schedule run on one torch thread: the result does not depend on the machine's thread
-    count, and a second busy core cannot stall the step (two threads that wait on each
-    other ran about seven times slower than one on a shared machine). Returns wall time,
-    steps done and the final loss. The step count fixes the run (what makes it
-    reproducible); ``minutes`` only bounds it on a machine too slow to finish them.
+    Scenes render in ``workers`` processes, then ``steps`` Adam steps run on one torch
+    thread (:func:`~oneadapt.models.training.train`). Returns wall time, steps done and
+    the final loss. The step count fixes the run (what makes it reproducible);
+    ``minutes`` only bounds it on a machine too slow to finish them.
     """
-    start = time.perf_counter()
-    deadline = start + minutes * 60.0
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
+    recipe = Recipe(
+        samples=_scene_samples,
+        network=partial(CenterNet, len(SCENE_CLASSES)),
+        batch=_batch,
+        loss=_loss,
+        rendering="rendering scenes",
     )
-    with one_torch_thread(), progress:
-        task = progress.add_task("rendering scenes", total=len(scene_seeds), info="")
-        frames, labels = [], []
-        with get_context("spawn").Pool(workers) as pool:
-            for f, lab in pool.imap(_scene_samples, list(scene_seeds)):
-                frames.append(f)
-                labels.extend(lab)
-                progress.advance(task)
-        data = np.concatenate(frames)
-        del frames
-
-        net = CenterNet(len(SCENE_CLASSES)).train()
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.05)
-        task = progress.add_task("training", total=steps, info="")
-        done, loss_value = 0, float("nan")
-        for step in range(steps):
-            if time.perf_counter() > deadline:
-                progress.console.print(
-                    f"[yellow]time budget of {minutes} min reached at step {step} of {steps}"
-                )
-                break
-            loss = _loss(net, *_batch(data, labels, rng, batch_size))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            done, loss_value = done + 1, float(loss.detach())
-            progress.update(task, advance=1, info=f"loss {loss_value:.3f}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, state_dict_bytes(net.eval()))
-    return {"seconds": time.perf_counter() - start, "steps": done, "loss": loss_value}
+    return train(recipe, out, seed, minutes, steps, batch_size, lr, scene_seeds, workers)

@@ -11,17 +11,13 @@ The time budget only guards against a very slow machine.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from oneadapt.console import Progress
 from oneadapt.media.draco import draco_decode, draco_encode
 from oneadapt.media.lidar_codec import LIDAR_KNOB_VALUES, LidarSettings, prepare_scan
 from oneadapt.media.lidar_scene import LidarSceneSource
@@ -35,8 +31,8 @@ from oneadapt.models.builtin_lidar import (
     BevNet,
     bev_grid,
 )
-from oneadapt.models.train_builtin import focal_loss, one_torch_thread, state_dict_bytes
-from oneadapt.storage import atomic_write_bytes
+from oneadapt.models.centernet import centre_loss
+from oneadapt.models.training import Recipe, train
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
 
 TRAIN_SCENE_SEEDS = range(1000, 1040)
@@ -135,15 +131,9 @@ def _batch(
 
 
 def _loss(net: BevNet, x: torch.Tensor, rows: list[np.ndarray]) -> torch.Tensor:
-    """Focal loss on the heatmaps plus L1 on log size and offset at object centres."""
-    heat_logits, log_size, offset = net(x)
-    heat_t, index, size_t, offset_t = _targets(rows, heat_logits.shape[-1], len(LIDAR_CLASSES))
-    loss = focal_loss(heat_logits, heat_t)
-    if len(index):
-        flat_size = log_size.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
-        loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
-    return loss
+    """:func:`~oneadapt.models.centernet.centre_loss` against targets at the output size."""
+    heads = net(x)
+    return centre_loss(heads, _targets(rows, heads[0].shape[-1], len(LIDAR_CLASSES)))
 
 
 def train_builtin_lidar(
@@ -158,56 +148,18 @@ def train_builtin_lidar(
 ) -> dict[str, float]:
     """Train the built-in LiDAR detector and write its state_dict atomically to ``out``.
 
-    Scans are cast in ``workers`` processes; then ``steps`` Adam steps under a one-cycle
-    schedule on one torch thread (the result does not depend on the machine's thread
-    count). Returns wall time, steps done and the final loss; ``minutes`` only bounds a
-    machine too slow to finish the steps.
+    Scans are cast in ``workers`` processes, then ``steps`` Adam steps run on one torch
+    thread (:func:`~oneadapt.models.training.train`). Returns wall time, steps done and
+    the final loss; ``minutes`` only bounds a machine too slow to finish the steps.
     """
-    start = time.perf_counter()
-    deadline = start + minutes * 60.0
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
+    recipe = Recipe(
+        samples=_scene_samples,
+        network=partial(BevNet, len(LIDAR_CLASSES)),
+        batch=_batch,
+        loss=_loss,
+        rendering="casting scans",
     )
-    with one_torch_thread(), progress:
-        task = progress.add_task("casting scans", total=len(scene_seeds), info="")
-        grids, labels = [], []
-        with get_context("spawn").Pool(workers) as pool:
-            for g, lab in pool.imap(_scene_samples, list(scene_seeds)):
-                grids.append(g)
-                labels.extend(lab)
-                progress.advance(task)
-        data = np.concatenate(grids)
-        del grids
-
-        net = BevNet(len(LIDAR_CLASSES)).train()
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.05)
-        task = progress.add_task("training", total=steps, info="")
-        done, loss_value = 0, float("nan")
-        for step in range(steps):
-            if time.perf_counter() > deadline:
-                progress.console.print(
-                    f"[yellow]time budget of {minutes} min reached at step {step} of {steps}"
-                )
-                break
-            loss = _loss(net, *_batch(data, labels, rng, batch_size))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            done, loss_value = done + 1, float(loss.detach())
-            progress.update(task, advance=1, info=f"loss {loss_value:.3f}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, state_dict_bytes(net.eval()))
-    return {"seconds": time.perf_counter() - start, "steps": done, "loss": loss_value}
+    return train(recipe, out, seed, minutes, steps, batch_size, lr, scene_seeds, workers)
 
 
 if __name__ == "__main__":
