@@ -20,8 +20,8 @@ from torch import nn
 from oneadapt.errors import ModelError
 from oneadapt.media.scene import SCENE_CLASSES
 from oneadapt.models.base import Model
-from oneadapt.models.centernet import PyramidCenterNet, cbr
-from oneadapt.tasks.detection import Detections, nms
+from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks
+from oneadapt.tasks.detection import Detections
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "builtin.pt"
 INPUT_WIDTH = 640
@@ -69,30 +69,17 @@ def prepare(frames: torch.Tensor) -> torch.Tensor:
 def decode(
     heat_logits: torch.Tensor, log_size: torch.Tensor, offset: torch.Tensor, scale: float
 ) -> list[Detections]:
-    """Heatmap peaks (3x3 max-pool), top-K, boxes scaled by ``scale`` to frame pixels."""
-    heat = torch.sigmoid(heat_logits)
-    n, c, h, w = heat.shape
-    peaks = heat.detach() == F.max_pool2d(heat.detach(), 3, 1, 1)
-    flat = (heat * peaks).reshape(n, -1)
-    k = min(TOP_K, flat.shape[1])
-    out: list[Detections] = []
-    for i in range(n):
-        _, idx = torch.topk(flat[i].detach(), k)
-        scores = flat[i][idx]
-        keep = scores.detach() >= MIN_SCORE
-        idx, scores = idx[keep], scores[keep]
-        cls, cell = idx // (h * w), idx % (h * w)
-        ys, xs = (cell // w).float(), (cell % w).float()
-        off = offset[i].reshape(2, -1)[:, cell]
-        size = log_size[i].reshape(2, -1)[:, cell].clamp(max=8.0).exp()
-        cx, cy = xs + off[0], ys + off[1]
-        boxes = torch.stack(
-            [cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1
-        )
-        boxes = boxes * (STRIDE * scale)
-        kept = nms(boxes, scores, cls, NMS_IOU)
-        out.append(Detections(boxes[kept], scores[kept], cls[kept]))
-    return out
+    """Detections in frame pixels: box coordinates in output cells times ``STRIDE * scale``."""
+    return decode_peaks(
+        heat_logits,
+        log_size,
+        offset,
+        top_k=TOP_K,
+        min_score=MIN_SCORE,
+        nms_iou=NMS_IOU,
+        max_log_size=8.0,
+        place=lambda cx, cy, size: corners(cx, cy, size) * (STRIDE * scale),
+    )
 
 
 class BuiltinModel(Model):

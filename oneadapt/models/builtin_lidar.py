@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from oneadapt.errors import ModelError
-from oneadapt.models.centernet import PyramidCenterNet, cbr
-from oneadapt.tasks.detection import Detections, nms
+from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks
+from oneadapt.tasks.detection import Detections
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "builtin_lidar.pt"
@@ -101,29 +100,19 @@ def bev_grid(points: torch.Tensor) -> torch.Tensor:
 def decode(
     heat_logits: torch.Tensor, log_size: torch.Tensor, offset: torch.Tensor
 ) -> list[Detections]:
-    """Heatmap peaks (3x3 max-pool), top-K, NMS; boxes in metres in the sensor frame."""
-    heat = torch.sigmoid(heat_logits)
-    n, c, h, w = heat.shape
-    peaks = heat.detach() == F.max_pool2d(heat.detach(), 3, 1, 1)
-    flat = (heat * peaks).reshape(n, -1)
-    k = min(TOP_K, flat.shape[1])
-    out: list[Detections] = []
-    for i in range(n):
-        _, idx = torch.topk(flat[i].detach(), k)
-        scores = flat[i][idx]
-        keep = scores.detach() >= MIN_SCORE
-        idx, scores = idx[keep], scores[keep]
-        cls, cell = idx // (h * w), idx % (h * w)
-        off = offset[i].reshape(2, -1)[:, cell]
-        size = log_size[i].reshape(2, -1)[:, cell].clamp(max=3.0).exp()
-        cx = -RANGE_M + ((cell % w).float() + off[0]) * OUT_CELL_M
-        cy = -RANGE_M + ((cell // w).float() + off[1]) * OUT_CELL_M
-        boxes = torch.stack(
-            [cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1
-        )
-        kept = nms(boxes, scores, cls, NMS_IOU)
-        out.append(Detections(boxes[kept], scores[kept], cls[kept]))
-    return out
+    """Detections in metres in the sensor frame (sizes are predicted in metres)."""
+    return decode_peaks(
+        heat_logits,
+        log_size,
+        offset,
+        top_k=TOP_K,
+        min_score=MIN_SCORE,
+        nms_iou=NMS_IOU,
+        max_log_size=3.0,
+        place=lambda cx, cy, size: corners(
+            -RANGE_M + cx * OUT_CELL_M, -RANGE_M + cy * OUT_CELL_M, size
+        ),
+    )
 
 
 class BuiltinLidarModel:

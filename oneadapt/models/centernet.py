@@ -11,11 +11,13 @@ seeded initialisation and the shipped weights are those of before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from oneadapt.tasks.detection import Detections, nms
 
 
 def cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -94,3 +96,44 @@ def centre_loss(
         flat_off = offset.permute(1, 0, 2, 3).reshape(2, -1)[:, index].T
         loss = loss + F.l1_loss(flat_size, size_t) + F.l1_loss(flat_off, offset_t)
     return loss
+
+
+def corners(cx: torch.Tensor, cy: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    """[N, 4] x1, y1, x2, y2 boxes around centres ``cx``, ``cy`` of ``size`` [2, N] (w, h)."""
+    return torch.stack([cx - size[0] / 2, cy - size[1] / 2, cx + size[0] / 2, cy + size[1] / 2], 1)
+
+
+def decode_peaks(
+    heat_logits: torch.Tensor,
+    log_size: torch.Tensor,
+    offset: torch.Tensor,
+    *,
+    top_k: int,
+    min_score: float,
+    nms_iou: float,
+    max_log_size: float,
+    place: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> list[Detections]:
+    """Both detectors' heads to detections: heatmap peaks (3x3 max-pool), the ``top_k`` best
+    at or above ``min_score``, class-wise NMS at ``nms_iou``. ``place(cx, cy, size)`` gives
+    the boxes from the peaks' output-cell coordinates (offsets added) and their sizes
+    (``exp`` of the log size, clamped at ``max_log_size``), in the detector's own units.
+    Differentiable in the scores and boxes (the peak picking is not)."""
+    heat = torch.sigmoid(heat_logits)
+    n, c, h, w = heat.shape
+    peaks = heat.detach() == F.max_pool2d(heat.detach(), 3, 1, 1)
+    flat = (heat * peaks).reshape(n, -1)
+    k = min(top_k, flat.shape[1])
+    out: list[Detections] = []
+    for i in range(n):
+        _, idx = torch.topk(flat[i].detach(), k)
+        scores = flat[i][idx]
+        keep = scores.detach() >= min_score
+        idx, scores = idx[keep], scores[keep]
+        cls, cell = idx // (h * w), idx % (h * w)
+        off = offset[i].reshape(2, -1)[:, cell]
+        size = log_size[i].reshape(2, -1)[:, cell].clamp(max=max_log_size).exp()
+        boxes = place((cell % w).float() + off[0], (cell // w).float() + off[1], size)
+        kept = nms(boxes, scores, cls, nms_iou)
+        out.append(Detections(boxes[kept], scores[kept], cls[kept]))
+    return out
