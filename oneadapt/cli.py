@@ -203,7 +203,7 @@ def run(
         str,
         typer.Option(
             help="oneadapt (gradient policy), best-fixed, awstream, chameleon, reducto (needs "
-            "a frame-filter --knob), oracle or fixed:QP/HEIGHT/FPS."
+            "a frame-filter --knob), accmpeg (needs --knob roi=...), oracle or fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt",
     lam: Annotated[
@@ -325,7 +325,8 @@ def bench(
         str,
         typer.Option(
             help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
-            "reducto (needs a frame-filter --knob), awstream@budget, chameleon@budget, oracle, "
+            "reducto (needs a frame-filter --knob), accmpeg (needs --knob roi=...), "
+            "awstream@budget, chameleon@budget, oracle, "
             "fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt,best-fixed,awstream,chameleon,awstream@budget,chameleon@budget,oracle",

@@ -35,6 +35,7 @@ from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration, Knob, Stage, Value, parse_fixed
+from oneadapt.media.codec import encode
 from oneadapt.media.sources import Segment, Source
 from oneadapt.tasks.detection import Detections, DetectionTask
 
@@ -48,6 +49,7 @@ POLICY_NAMES = (
     "awstream",
     "chameleon",
     "reducto",
+    "accmpeg",
     "awstream" + BUDGET_SUFFIX,
     "chameleon" + BUDGET_SUFFIX,
     "oracle",
@@ -90,7 +92,7 @@ class Profiler:
         self.task = task
         self.reference_config = reference
         self._references: dict[tuple[int, str], tuple[Profiled, list[Detections]]] = {}
-        self._measured: dict[tuple[tuple[int, str], Configuration], Profiled] = {}
+        self._measured: dict[tuple[tuple[int, str], Configuration, str], Profiled] = {}
         self._last: tuple[Segment, tuple[int, str]] | None = None
 
     def _key(self, segment: Segment) -> tuple[int, str]:
@@ -122,13 +124,19 @@ class Profiler:
     def reference_detections(self, segment: Segment) -> list[Detections]:
         return self._reference_entry(segment)[1]
 
-    def measure(self, segment: Segment, config: Configuration) -> Profiled:
+    def measure(
+        self, segment: Segment, config: Configuration, saliency: np.ndarray | None = None
+    ) -> Profiled:
+        """``config`` on ``segment``, coded by region with ``saliency`` (for the knobs that
+        spend quality by region; memoised per map)."""
         if config == self.reference_config:
             return self.reference(segment)
-        key = (self._key(segment), config)
+        mark = "" if saliency is None else hashlib.blake2b(saliency.tobytes()).hexdigest()
+        key = (self._key(segment), config, mark)
         if key not in self._measured:
             reference = self.reference_detections(segment)
-            m = measure(segment, config, self.detector, self.task, reference)
+            coded = encode(segment, config, saliency=saliency)
+            m = measure(segment, config, self.detector, self.task, reference, coded)
             self._measured[key] = Profiled(
                 m.accuracy, m.bytes, m.frames_inferred, m.dnn_seconds, m.encode_seconds
             )
@@ -139,11 +147,16 @@ class Profiler:
         object of interest (otherwise every configuration scores 1.0 against it)."""
         return self.task.has_objects(self.reference_detections(segment))
 
-    def cost(self, segment: Segment, configs: Iterable[Configuration]) -> Overhead:
+    def cost(
+        self,
+        segment: Segment,
+        configs: Iterable[Configuration],
+        saliency: np.ndarray | None = None,
+    ) -> Overhead:
         """The work of profiling ``configs`` (plus the reference) on ``segment`` from scratch."""
         overhead = Overhead()
         for config in {*configs, self.reference_config}:
-            p = self.measure(segment, config)
+            p = self.measure(segment, config, saliency)
             overhead += Overhead(
                 camera_encodes=1,
                 camera_seconds=p.encode_seconds,
@@ -153,9 +166,14 @@ class Profiler:
         return overhead
 
     def objective(
-        self, segment: Segment, config: Configuration, lam: float, gpu_weight: float
+        self,
+        segment: Segment,
+        config: Configuration,
+        lam: float,
+        gpu_weight: float,
+        saliency: np.ndarray | None = None,
     ) -> float:
-        p, ref = self.measure(segment, config), self.reference(segment)
+        p, ref = self.measure(segment, config, saliency), self.reference(segment)
         return objective(p.accuracy, p.bytes, p.frames, ref.bytes, ref.frames, lam, gpu_weight)
 
 
@@ -196,14 +214,44 @@ class ProfilingPolicy(Policy):
         """Profiling work done but not charged per second (offline, or an upper bound's)."""
 
     def best(self, segment: Segment, configs: Iterable[Configuration]) -> Configuration:
-        """The configuration with the highest objective on ``segment`` (cheaper wins ties)."""
+        """The configuration with the highest objective on ``segment`` (cheaper wins ties),
+        each coded by region with the policy's own :meth:`saliency`, as the camera would."""
+        sal = self.saliency()
         return max(
             configs,
             key=lambda c: (
-                self.profiler.objective(segment, c, self.lam, self.gpu_weight),
-                -self.profiler.measure(segment, c).bytes,
+                self.profiler.objective(segment, c, self.lam, self.gpu_weight, sal),
+                -self.profiler.measure(segment, c, sal).bytes,
             ),
         )
+
+    def fixed_encoding(
+        self,
+        context: PolicyContext,
+        own: list[Knob],
+        source: Source,
+        seconds: int,
+        scan: int | None,
+    ) -> Configuration:
+        """best-fixed's configuration over the space with the policy's ``own`` knobs held at
+        their first value (:class:`BestFixedPolicy` on the source's first ``seconds``, scanning
+        up to ``scan``); its work is added to ``offline_overhead``. For baselines that adapt
+        only their own knobs on top of a static encoding (Reducto, AccMPEG): one that kept the
+        reference encoding would compare against bandwidth it never tried to save."""
+        held = ConfigSpace(
+            tuple(k.with_values(k.values[:1]) if k in own else k for k in context.space.knobs)
+        )
+        encoding = BestFixedPolicy(
+            PolicyContext(held, context.detector, context.task),
+            self.lam,
+            source,
+            seconds=seconds,
+            profiler=self.profiler,
+            gpu_weight=self.gpu_weight,
+            scan_seconds=scan,
+        )
+        self.offline_overhead += encoding.offline_overhead
+        return encoding.config
 
 
 def spread(cost: Overhead, budget: float | None) -> list[Overhead]:
@@ -288,7 +336,8 @@ class PeriodicProfilingPolicy(ProfilingPolicy):
             and self.profiler.informative(segment)
         ):
             found, profiled = self.search(segment)
-            self._owed.extend(spread(self.profiler.cost(segment, profiled), self.budget))
+            cost = self.profiler.cost(segment, profiled, self.saliency())
+            self._owed.extend(spread(cost, self.budget))
             self._pending = (found, second + len(self._owed))
             self._next_profile = max(second + self.period, self._pending[1])
         if self._owed:
@@ -362,11 +411,9 @@ class ReductoPolicy(PeriodicProfilingPolicy):
     combination of their values with the true accuracy, on top of a fixed encoding.
 
     Reducto filters frames and leaves the encoding alone, so the other knobs stay at the
-    best static configuration for lambda with every filter off (:class:`BestFixedPolicy`
-    over the space without filtering, chosen offline on the source's first
-    ``offline_seconds``: its work is ``offline_overhead``, as for best-fixed). A policy that
-    kept the reference encoding would compare filtering against bandwidth it never tried to
-    save. Each re-profile is charged like the other periodic baselines'."""
+    best static configuration for lambda with every filter off
+    (:meth:`ProfilingPolicy.fixed_encoding`, chosen offline on the source's first
+    ``offline_seconds``). Each re-profile is charged like the other periodic baselines'."""
 
     def __init__(
         self,
@@ -386,20 +433,9 @@ class ReductoPolicy(PeriodicProfilingPolicy):
                 "reducto needs a frame-filter knob in the space.",
                 "Add one, e.g. --knob filter_pixel=0,0.02,0.04,0.06,0.1.",
             )
-        unfiltered = ConfigSpace(
-            tuple(k.with_values(k.values[:1]) if k in self.filters else k for k in self.space.knobs)
+        self.current = self.fixed_encoding(
+            context, self.filters, source, offline_seconds, scan_seconds
         )
-        encoding = BestFixedPolicy(
-            PolicyContext(unfiltered, context.detector, context.task),
-            lam,
-            source,
-            seconds=offline_seconds,
-            profiler=self.profiler,
-            gpu_weight=gpu_weight,
-            scan_seconds=scan_seconds,
-        )
-        self.offline_overhead += encoding.offline_overhead
-        self.current = encoding.config
 
     def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
         thresholds = ConfigSpace(tuple(self.filters)).grid()
@@ -484,8 +520,8 @@ def make_policy(
 ) -> Policy:
     """A policy by name (see :data:`POLICY_NAMES`). ``profiler`` shares measurements between
     profiling policies; ``source``, ``offline_seconds`` and ``scan_seconds`` are what
-    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`), and ``reducto`` its
-    encoding (:class:`ReductoPolicy`); ``budget`` is the
+    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`), and ``reducto`` and
+    ``accmpeg`` their encoding (:meth:`ProfilingPolicy.fixed_encoding`); ``budget`` is the
     spare inferences per second of the ``@budget`` variants (required by them, ignored by
     the others); ``options`` go to the policy's constructor (e.g. ``period=``, ``levels=``,
     ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
@@ -515,14 +551,17 @@ def make_policy(
         )
     if name == "oracle":
         return OraclePolicy(context, lam, profiler=profiler, **options)
-    if name in ("best-fixed", "reducto"):
+    if name in ("best-fixed", "reducto", "accmpeg"):
         if source is None:
             raise OneAdaptError(
                 f"{name} needs the source to choose its configuration offline.",
                 "Pass source= to make_policy.",
             )
-        if name == "reducto":
-            return ReductoPolicy(
+        if name in ("reducto", "accmpeg"):
+            from oneadapt.adapt.accmpeg import AccMPEGPolicy
+
+            chosen = ReductoPolicy if name == "reducto" else AccMPEGPolicy
+            return chosen(
                 context,
                 lam,
                 source,

@@ -48,13 +48,13 @@ from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
 from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
-UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto")
+UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg")
 BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget")
 BUDGET_MODE = "oneadapt@max-kbps"
 """The gradient policy in bandwidth-budget mode; its rows' ``lambda`` holds the budget."""
 BUDGET_START_LAMBDA = 0.1
 """Where the budget mode's dual variable starts."""
-PROFILING_BASELINES = ("awstream", "chameleon", "reducto")
+PROFILING_BASELINES = ("awstream", "chameleon", "reducto", "accmpeg")
 
 
 def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
