@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from oneadapt.adapt.baselines import Profiler
+from oneadapt.adapt.profiler import Profiler
 from oneadapt.demo import DEMO_SEED, TOLERANCE, demo_knobs, demo_scene
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.knobs import ConfigSpace

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from oneadapt.adapt.accmpeg import AccMPEGPolicy, block_saliency
-from oneadapt.adapt.baselines import Profiler, make_policy
+from oneadapt.adapt.baselines import make_policy
 from oneadapt.adapt.policy import PolicyContext
+from oneadapt.adapt.profiler import Profiler
 from oneadapt.errors import ConfigurationError
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.knobs import ConfigSpace

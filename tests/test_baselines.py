@@ -14,7 +14,6 @@ from oneadapt.adapt.baselines import (
     BestFixedPolicy,
     ChameleonPolicy,
     OraclePolicy,
-    Profiler,
     ReductoPolicy,
     downsample,
     make_policy,
@@ -22,6 +21,7 @@ from oneadapt.adapt.baselines import (
     spread,
 )
 from oneadapt.adapt.policy import FixedPolicy, Overhead, PolicyContext
+from oneadapt.adapt.profiler import Profiler
 from oneadapt.errors import OneAdaptError
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.knobs import ConfigSpace, Configuration

@@ -21,9 +21,10 @@ import time
 
 import numpy as np
 
-from oneadapt.adapt.baselines import PeriodicProfilingPolicy, Profiler
+from oneadapt.adapt.baselines import PeriodicProfilingPolicy
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT
 from oneadapt.adapt.policy import Overhead, PolicyContext
+from oneadapt.adapt.profiler import Profiler
 from oneadapt.errors import ConfigurationError
 from oneadapt.knobs import Configuration
 from oneadapt.media.roi import BLOCK

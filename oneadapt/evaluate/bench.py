@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 import pyarrow
 
-from oneadapt.adapt.baselines import Profiler, is_budgeted, make_policy
+from oneadapt.adapt.baselines import is_budgeted, make_policy
 from oneadapt.adapt.gradients import DNNGradSettings, pixel_grad
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, objective
 from oneadapt.adapt.policy import PolicyContext
+from oneadapt.adapt.profiler import Profiler
 from oneadapt.console import make_console
 from oneadapt.errors import ConfigurationError
 from oneadapt.evaluate.profile import pareto_mask
