@@ -21,14 +21,11 @@ import time
 
 import numpy as np
 
-from oneadapt.adapt.baselines import PeriodicProfilingPolicy
-from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT
-from oneadapt.adapt.policy import Overhead, PolicyContext
-from oneadapt.adapt.profiler import Profiler
-from oneadapt.errors import ConfigurationError
-from oneadapt.knobs import Configuration
+from oneadapt.adapt.baselines import OwnKnobsPolicy
+from oneadapt.adapt.policy import Overhead
+from oneadapt.knobs import ConfigSpace, Configuration, Knob, Stage
 from oneadapt.media.roi import BLOCK
-from oneadapt.media.sources import Segment, Source
+from oneadapt.media.sources import Segment
 
 MOTION_WEIGHT = 2.0
 """How much more a block's motion counts than its texture (both relative to the frame's)."""
@@ -64,32 +61,19 @@ def block_saliency(frames: np.ndarray, stride: int = 2) -> np.ndarray:
     return score
 
 
-class AccMPEGPolicy(PeriodicProfilingPolicy):
+class AccMPEGPolicy(OwnKnobsPolicy):
     """AccMPEG: a camera-side saliency map each second (:func:`block_saliency`), and the
     ``roi`` share re-profiled every ``period`` seconds on best-fixed's encoding."""
 
-    def __init__(
-        self,
-        context: PolicyContext,
-        lam: float,
-        source: Source,
-        period: int = 5,
-        offline_seconds: int = 5,
-        profiler: Profiler | None = None,
-        gpu_weight: float = DEFAULT_GPU_WEIGHT,
-        scan_seconds: int | None = None,
-    ) -> None:
-        roi = [k for k in context.space.knobs if k.name == "roi"]
-        if not roi:
-            raise ConfigurationError(
-                "accmpeg needs the region-of-interest knob in the space.",
-                "Add it, e.g. --knob roi=1,0.5,0.25,0.1,0.",
-            )
-        super().__init__(context, lam, period, profiler=profiler, gpu_weight=gpu_weight)
-        self.roi = roi[0]
-        self.map: np.ndarray | None = None
-        """This second's camera-side saliency (None before the first second)."""
-        self.current = self.fixed_encoding(context, roi, source, offline_seconds, scan_seconds)
+    missing = (
+        "accmpeg needs the region-of-interest knob in the space.",
+        "Add it, e.g. --knob roi=1,0.5,0.25,0.1,0.",
+    )
+    map: np.ndarray | None = None
+    """This second's camera-side saliency (None before the first second)."""
+
+    def own_knobs(self, space: ConfigSpace) -> list[Knob]:
+        return [k for k in space.knobs if k.stage is Stage.ROI]
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         start = time.perf_counter()
@@ -99,7 +83,3 @@ class AccMPEGPolicy(PeriodicProfilingPolicy):
 
     def saliency(self) -> np.ndarray | None:
         return self.map
-
-    def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
-        configs = [self.current.with_knob(self.roi.name, v) for v in self.roi.values]
-        return self.best(segment, configs), set(configs)

@@ -30,7 +30,7 @@ import numpy as np
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT
 from oneadapt.adapt.policy import FixedPolicy, Overhead, Policy, PolicyContext
 from oneadapt.adapt.profiler import Profiler
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import ConfigurationError, OneAdaptError
 from oneadapt.knobs import ConfigSpace, Configuration, Knob, Stage, Value, parse_fixed
 from oneadapt.media.sources import Segment, Source
 
@@ -285,14 +285,19 @@ class ChameleonPolicy(PeriodicProfilingPolicy):
         return best, tried
 
 
-class ReductoPolicy(PeriodicProfilingPolicy):
-    """Reducto: the frame-filter thresholds chosen every ``period`` seconds by profiling each
-    combination of their values with the true accuracy, on top of a fixed encoding.
+class OwnKnobsPolicy(PeriodicProfilingPolicy):
+    """A method that adapts only its own knobs (:meth:`own_knobs`), re-profiling every
+    combination of their values with the true accuracy every ``period`` seconds, charged like
+    the other periodic baselines', on top of a fixed encoding: the best static configuration
+    for lambda with its own knobs at their dearest (:meth:`ProfilingPolicy.fixed_encoding`,
+    chosen offline on the source's first ``offline_seconds``)."""
 
-    Reducto filters frames and leaves the encoding alone, so the other knobs stay at the
-    best static configuration for lambda with every filter off
-    (:meth:`ProfilingPolicy.fixed_encoding`, chosen offline on the source's first
-    ``offline_seconds``). Each re-profile is charged like the other periodic baselines'."""
+    missing: tuple[str, str]
+    """The one-line error (problem, fix) when the space has none of its knobs."""
+
+    @abc.abstractmethod
+    def own_knobs(self, space: ConfigSpace) -> list[Knob]:
+        """The knobs this method adapts."""
 
     def __init__(
         self,
@@ -306,20 +311,28 @@ class ReductoPolicy(PeriodicProfilingPolicy):
         scan_seconds: int | None = None,
     ) -> None:
         super().__init__(context, lam, period, profiler=profiler, gpu_weight=gpu_weight)
-        self.filters = [k for k in self.space.knobs if k.stage is Stage.FRAME_FILTER]
-        if not self.filters:
-            raise OneAdaptError(
-                "reducto needs a frame-filter knob in the space.",
-                "Add one, e.g. --knob filter_pixel=0,0.02,0.04,0.06,0.1.",
-            )
-        self.current = self.fixed_encoding(
-            context, self.filters, source, offline_seconds, scan_seconds
-        )
+        self.own = self.own_knobs(self.space)
+        if not self.own:
+            raise ConfigurationError(*self.missing)
+        self.current = self.fixed_encoding(context, self.own, source, offline_seconds, scan_seconds)
 
     def search(self, segment: Segment) -> tuple[Configuration, set[Configuration]]:
-        thresholds = ConfigSpace(tuple(self.filters)).grid()
-        configs = [Configuration({**self.current, **t}) for t in thresholds]
+        combinations = ConfigSpace(tuple(self.own)).grid()
+        configs = [Configuration({**self.current, **c}) for c in combinations]
         return self.best(segment, configs), set(configs)
+
+
+class ReductoPolicy(OwnKnobsPolicy):
+    """Reducto: it filters frames and leaves the encoding alone, so it adapts the
+    frame-filter thresholds only."""
+
+    missing = (
+        "reducto needs a frame-filter knob in the space.",
+        "Add one, e.g. --knob filter_pixel=0,0.02,0.04,0.06,0.1.",
+    )
+
+    def own_knobs(self, space: ConfigSpace) -> list[Knob]:
+        return [k for k in space.knobs if k.stage is Stage.FRAME_FILTER]
 
 
 class OraclePolicy(ProfilingPolicy):
