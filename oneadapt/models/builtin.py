@@ -9,18 +9,15 @@ they keep gradients with respect to the input pixels (what DNNGrad back-propagat
 
 from __future__ import annotations
 
-import hashlib
-import io
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oneadapt.errors import ModelError
 from oneadapt.media.scene import SCENE_CLASSES
 from oneadapt.models.base import Model
-from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks
+from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks, load_weights
 from oneadapt.tasks.detection import Detections
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "builtin.pt"
@@ -115,16 +112,5 @@ def load_builtin(path: Path | None = None) -> BuiltinModel:
     """The built-in detector from its committed weights (no download)."""
     path = Path(path) if path is not None else WEIGHTS_PATH
     fix = "Reinstall oneadapt, or recreate the weights with `oneadapt train-builtin`."
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(
-            f"built-in model weights {path} cannot be read ({exc.strerror or exc}).", fix
-        ) from None
     net = CenterNet()
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        net.load_state_dict(state)
-    except Exception as exc:  # any unpickling/shape error means the file is unusable
-        raise ModelError(f"built-in model weights {path} are corrupt ({exc}).", fix) from None
-    return BuiltinModel(net, hashlib.sha256(data).hexdigest()[:12])
+    return BuiltinModel(net, load_weights(net, path, "built-in model", fix))

@@ -12,8 +12,6 @@ are heatmap peaks. Boxes are axis-aligned BEV footprints in metres (x0, y0, x1, 
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
@@ -22,8 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from oneadapt.errors import ModelError
-from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks
+from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks, load_weights
 from oneadapt.tasks.detection import Detections
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
 
@@ -150,16 +147,5 @@ def load_builtin_lidar(path: Path | None = None) -> BuiltinLidarModel:
         "Reinstall oneadapt, or recreate the weights with "
         "`python -m oneadapt.models.train_builtin_lidar OUT`."
     )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(
-            f"built-in LiDAR model weights {path} cannot be read ({exc.strerror or exc}).", fix
-        ) from None
     net = BevNet()
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        net.load_state_dict(state)
-    except Exception as exc:  # any unpickling/shape error means the file is unusable
-        raise ModelError(f"built-in LiDAR model weights {path} are corrupt ({exc}).", fix) from None
-    return BuiltinLidarModel(net, hashlib.sha256(data).hexdigest()[:12])
+    return BuiltinLidarModel(net, load_weights(net, path, "built-in LiDAR model", fix))

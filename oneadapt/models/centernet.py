@@ -11,12 +11,16 @@ seeded initialisation and the shipped weights are those of before.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from oneadapt.errors import ModelError
 from oneadapt.tasks.detection import Detections, nms
 
 
@@ -137,3 +141,21 @@ def decode_peaks(
         kept = nms(boxes, scores, cls, nms_iou)
         out.append(Detections(boxes[kept], scores[kept], cls[kept]))
     return out
+
+
+def load_weights(net: nn.Module, path: Path, what: str, fix: str) -> str:
+    """Load committed weights from ``path`` into ``net``; returns their short content hash
+    (the model id, so caches never mix weights). A missing, unreadable or corrupt file is a
+    :class:`ModelError` naming ``what`` and the ``fix``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"{what} weights {path} cannot be read ({exc.strerror or exc}).", fix
+        ) from None
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except Exception as exc:  # any unpickling/shape error means the file is unusable
+        raise ModelError(f"{what} weights {path} are corrupt ({exc}).", fix) from None
+    return hashlib.sha256(data).hexdigest()[:12]
