@@ -203,7 +203,8 @@ def run(
         str,
         typer.Option(
             help="oneadapt (gradient policy), best-fixed, awstream, chameleon, reducto (needs "
-            "a frame-filter --knob), accmpeg (needs --knob roi=...), oracle or fixed:QP/HEIGHT/FPS."
+            "a frame-filter --knob), accmpeg or dds (need --knob roi=...), oracle or "
+            "fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt",
     lam: Annotated[
@@ -325,7 +326,7 @@ def bench(
         str,
         typer.Option(
             help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
-            "reducto (needs a frame-filter --knob), accmpeg (needs --knob roi=...), "
+            "reducto (needs a frame-filter --knob), accmpeg, dds (need --knob roi=...), "
             "awstream@budget, chameleon@budget, oracle, "
             "fixed:QP/HEIGHT/FPS."
         ),

@@ -45,6 +45,7 @@ POLICY_NAMES = (
     "chameleon",
     "reducto",
     "accmpeg",
+    "dds",
     "awstream" + BUDGET_SUFFIX,
     "chameleon" + BUDGET_SUFFIX,
     "oracle",
@@ -412,11 +413,11 @@ def make_policy(
 ) -> Policy:
     """A policy by name (see :data:`POLICY_NAMES`). ``profiler`` shares measurements between
     profiling policies; ``source``, ``offline_seconds`` and ``scan_seconds`` are what
-    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`), and ``reducto`` and
-    ``accmpeg`` their encoding (:meth:`ProfilingPolicy.fixed_encoding`); ``budget`` is the
-    spare inferences per second of the ``@budget`` variants (required by them, ignored by
-    the others); ``options`` go to the policy's constructor (e.g. ``period=``, ``levels=``,
-    ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
+    ``best-fixed`` chooses its configuration on (:class:`BestFixedPolicy`), and ``reducto``,
+    ``accmpeg`` and ``dds`` their encoding (:meth:`ProfilingPolicy.fixed_encoding`);
+    ``budget`` is the spare inferences per second of the ``@budget`` variants (required by
+    them, ignored by the others); ``options`` go to the policy's constructor (e.g.
+    ``period=``, ``levels=``, ``gpu_weight=``, ``lr=``; ignored by ``fixed:``)."""
     if name == "oneadapt":
         from oneadapt.adapt.gradient_policy import GradientPolicy
 
@@ -443,16 +444,17 @@ def make_policy(
         )
     if name == "oracle":
         return OraclePolicy(context, lam, profiler=profiler, **options)
-    if name in ("best-fixed", "reducto", "accmpeg"):
+    if name in ("best-fixed", "reducto", "accmpeg", "dds"):
         if source is None:
             raise OneAdaptError(
                 f"{name} needs the source to choose its configuration offline.",
                 "Pass source= to make_policy.",
             )
-        if name in ("reducto", "accmpeg"):
+        if name in ("reducto", "accmpeg", "dds"):
             from oneadapt.adapt.accmpeg import AccMPEGPolicy
+            from oneadapt.adapt.dds import DDSPolicy
 
-            chosen = ReductoPolicy if name == "reducto" else AccMPEGPolicy
+            chosen = {"reducto": ReductoPolicy, "accmpeg": AccMPEGPolicy, "dds": DDSPolicy}[name]
             return chosen(
                 context,
                 lam,

@@ -21,7 +21,7 @@ from oneadapt.protocol.feedback import FeedbackMap
 
 if TYPE_CHECKING:  # server-side types: the camera's policies must not import torch
     from oneadapt.inference_cache import Detector
-    from oneadapt.tasks.detection import DetectionTask
+    from oneadapt.tasks.detection import Detections, DetectionTask
 
 
 @dataclass
@@ -64,6 +64,20 @@ class Feedback:
         return self.encoded.num_bytes
 
 
+@dataclass
+class SecondPass:
+    """A second round on the same second after the server answered the first stream (DDS
+    re-sends the regions that answer is unsure of): what it added to the stream and to the
+    server's work, and the detections that replace the first answer."""
+
+    detections: list[Detections]
+    """Per frame of the segment: the server's final output over both rounds."""
+    bytes: int
+    frames_inferred: int
+    dnn_seconds: float
+    encode_seconds: float
+
+
 @dataclass(frozen=True)
 class PolicyContext:
     """What a policy may use besides feedback: the knob space, and for profiling baselines
@@ -92,6 +106,13 @@ class Policy(abc.ABC):
         """Per 16x16 block of the raw frame, how much it matters, for the knobs that spend
         quality by region (:mod:`oneadapt.knobs.roi`); None: the policy knows nothing, and
         every block keeps quality."""
+        return None
+
+    def second_pass(
+        self, segment: Segment, first: EncodedSegment, found: list[Detections]
+    ) -> SecondPass | None:
+        """A second round on ``segment`` once the server has answered the stream ``first``
+        with ``found`` (per frame); None (every single-stream method): the answer stands."""
         return None
 
     def observe(self, feedback: Feedback) -> None:  # noqa: B027 (optional hook)

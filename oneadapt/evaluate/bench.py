@@ -49,7 +49,7 @@ from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
 from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
-UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg")
+UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg", "dds")
 BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget")
 BUDGET_MODE = "oneadapt@max-kbps"
 """The gradient policy in bandwidth-budget mode; its rows' ``lambda`` holds the budget."""

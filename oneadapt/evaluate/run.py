@@ -6,10 +6,12 @@ Camera and server are the deployed programs' halves joined by the in-process tra
 encodes it and sends the Segment message; the server (:class:`Analyzer`) decodes it, runs
 DNNGrad when the policy wants it (its forward pass is also the inference of those frames),
 infers the other sent frames and answers with an Analysis (detections, the compact map
-after a backward pass); the policy observes with the last map it received. Only the
-evaluation is outside that flow: the answer's detections are scored against the same
-second at the reference configuration (:func:`measure`). Adaptation work (the backward
-pass, the camera's probes) is charged to the policy.
+after a backward pass); a policy that streams a second round on the same second (DDS,
+:meth:`Policy.second_pass`) does it then: its bytes and inferences add to the first
+round's and its detections are the final output; the policy observes with the last map it
+received. Only the evaluation is outside that flow: the final detections are scored
+against the same second at the reference configuration (:func:`measure`). Adaptation work
+(the backward pass, the camera's probes) is charged to the policy.
 """
 
 from __future__ import annotations
@@ -93,10 +95,18 @@ def run_policy(
                     backward_seconds=reply.backward_seconds,
                 )
             )
+            found = [Detections.from_array(boxes) for boxes in detection_rows(reply)]
+            sent, inferred = encoded.num_bytes, reply.frames_inferred
+            dnn_seconds, encode_seconds = reply.dnn_seconds, encoded.encode_seconds
+            second = policy.second_pass(segment, encoded, found)
+            if second is not None:  # both rounds count: bytes, inferences, time
+                found = second.detections
+                sent, inferred = sent + second.bytes, inferred + second.frames_inferred
+                dnn_seconds += second.dnn_seconds
+                encode_seconds += second.encode_seconds
             accuracy = 1.0  # the reference scores itself 1
-            if config != space.reference:
+            if config != space.reference or second is not None:
                 ref = measure(segment, space.reference, detector, task, None)
-                found = [Detections.from_array(boxes) for boxes in detection_rows(reply)]
                 accuracy = task.accuracy(found, ref.detections)
             policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()
@@ -105,11 +115,11 @@ def run_policy(
                     "second": segment.index,
                     **config,
                     "accuracy": accuracy,
-                    "bytes": encoded.num_bytes,
-                    "kbps": encoded.num_bytes * 8 / 1000,
-                    "frames_inferred": reply.frames_inferred,
-                    "dnn_seconds": reply.dnn_seconds,
-                    "encode_seconds": encoded.encode_seconds,
+                    "bytes": sent,
+                    "kbps": sent * 8 / 1000,
+                    "frames_inferred": inferred,
+                    "dnn_seconds": dnn_seconds,
+                    "encode_seconds": encode_seconds,
                     "backward_passes": spent.backward_passes,
                     "backward_seconds": spent.backward_seconds,
                     "camera_encodes": spent.camera_encodes,
