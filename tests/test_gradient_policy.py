@@ -9,6 +9,7 @@ import pytest
 from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, settle
 from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.policy import PolicyContext
+from oneadapt.adapt.rate_cap import window_cap
 from oneadapt.evaluate.run import run_policy
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.knobs.qp import QP
@@ -49,10 +50,17 @@ def test_huge_lambda_moves_every_knob_to_cheaper_values(yolox_highway) -> None:
     assert all(g < 0 for g in policy.last_gradients.values())
 
 
-def test_a_bandwidth_budget_moves_lambda_toward_the_stream_fitting_it(yolox_highway) -> None:
+def test_a_bandwidth_budget_caps_every_second_at_what_its_windows_have_left(
+    yolox_highway,
+) -> None:
+    free, _, _ = _run(yolox_highway, 0.03, 6)
+    assert free["kbps"].max() > 40  # climbing from the middle of the lists at a low lambda
     df, policy, space = _run(yolox_highway, 0.03, 6, max_kbps=30.0)
-    assert df["kbps"].iloc[-1] > 30  # climbing from the middle of the lists at a low lambda
-    assert policy.lam > 0.3  # raised for every second over budget
+    spent = df["kbps"].tolist()
+    for t, kbps in enumerate(spent):
+        assert kbps <= window_cap(spent[:t], 30.0) + 1e-9, t  # the camera stepped knobs down
+    assert (df["qp"] > free["qp"]).any()  # QP first
+    assert df["camera_encodes"].sum() > free["camera_encodes"].sum()  # its compresses charged
     df, policy, space = _run(yolox_highway, 0.01, 3, max_kbps=1e6)
     assert policy.lam < 0.01 * 0.25  # lowered by e^-0.5 for every second far under it
     for name, path in _indices(df, space).items():

@@ -53,6 +53,7 @@ from oneadapt.adapt.dual import DualPrice
 from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.adapt.policy import Feedback, Overhead, Policy, PolicyContext
+from oneadapt.adapt.rate_cap import WindowBudget, fit_under_cap
 from oneadapt.adapt.roi_step import ROIOption, roi_options
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob, Stage
@@ -297,7 +298,10 @@ class GradientPolicy(Policy):
 
     With ``max_kbps`` the policy keeps the mean bandwidth near that budget: lambda (starting
     at ``lam``) is a dual variable, raised after every second above the budget and lowered
-    after every second below it (:class:`oneadapt.adapt.dual.DualPrice`).
+    after every second below it (:class:`oneadapt.adapt.dual.DualPrice`), and no window of
+    seconds exceeds the budget: before a second is sent, the camera steps knobs cheaper
+    until it fits what the window has left (:mod:`oneadapt.adapt.rate_cap`). A fleet's
+    coordinator may set such a cap from outside (``cap_kbps``, for the next second).
     """
 
     wants_dnn_grad = True
@@ -331,11 +335,31 @@ class GradientPolicy(Policy):
         self.last_gradients: dict[str, float] = {}
         self.map: np.ndarray | None = None
         """The last DNNGrad map's weights: the saliency the camera codes regions with."""
+        self.window: WindowBudget | None = None
+        """The seconds spent under ``max_kbps``, for the next second's cap."""
+        self.cap_kbps: float | None = None
+        """A cap on the next second set from outside (a fleet's coordinator)."""
 
     def current(self) -> Configuration:
         return Configuration(self.values)
 
     def decide(self, second: int, segment: Segment) -> Configuration:
+        caps = [] if self.cap_kbps is None else [self.cap_kbps]
+        if self.max_kbps is not None:
+            if self.window is None:
+                self.window = WindowBudget(self.max_kbps)
+            self.window.budget_kbps = self.max_kbps  # a fleet's share may change
+            caps.append(self.window.cap())
+        if caps:
+            lowest = {k.name: k.value_at(floor_position(k)) for k in self.space.knobs}
+            config, overhead = fit_under_cap(
+                segment, self.current(), self.space.knobs, lowest, min(caps), self.map
+            )
+            self.charge(overhead)
+            for knob in self.space.knobs:  # the step goes on from what was sent
+                if config[knob.name] != self.values[knob.name]:
+                    self.values[knob.name] = config[knob.name]
+                    self.x[knob.name] = knob.position(config[knob.name])
         return self.current()
 
     def saliency(self) -> np.ndarray | None:
@@ -402,6 +426,8 @@ class GradientPolicy(Policy):
             if self.dual is None:  # a budget set after construction (a fleet's share)
                 self.dual = DualPrice(self.lam if self.lam > 0 else 0.1)
             self.lam = self.dual.update(feedback.bytes * 8 / 1000, self.max_kbps)
+            if self.window is not None:
+                self.window.record(feedback.bytes * 8 / 1000)
         picture = tuple(
             k for k in self.space.knobs if not k.stage.selects_frames and k.stage is not Stage.ROI
         )

@@ -24,6 +24,7 @@ the rule computes the next round's directives. Streams join and leave at any rou
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -32,10 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from oneadapt.adapt.dual import DualPrice
+from oneadapt.adapt.rate_cap import WINDOW, window_cap
 from oneadapt.errors import ConfigurationError
 
-WINDOW = 10
-"""Seconds over which the fleet's mean bandwidth must hold the budget."""
 PRICE_FLOOR = 1 / 5
 """The lowest price, as a fraction of the starting one (lambda 0.06 on an average stream at
 the default start 0.3). A fleet that cannot spend its budget (streams whose detections are
@@ -59,6 +59,8 @@ class Directive:
 
     price: float | None = None
     max_kbps: float | None = None
+    cap_kbps: float | None = None
+    """The most the stream's next second may spend (:mod:`oneadapt.adapt.rate_cap`)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class Rule:
         """What every stream present in the open round decides under."""
         raise NotImplementedError
 
+    def cap(self, stream: str, present: list[str]) -> float | None:
+        """The most ``stream``'s next second may spend; None: no cap from the fleet."""
+        return None
+
 
 class EqualSplit(Rule):
     """Each stream present holds ``total / n`` with its own dual lambda."""
@@ -111,7 +117,8 @@ class SharedPrice(Rule):
     every :data:`WINDOW`-second window within the budget (:meth:`allowance`, never under
     :data:`TARGET_FLOOR` of the budget), so that overspending (a joining stream's first
     second at its reference configuration, a burst) is paid back within the window rather
-    than averaged away.
+    than averaged away. The same window rule caps every stream's next second
+    (:meth:`cap`), so no window breaks while the price catches up.
     """
 
     name = "shared-price"
@@ -122,6 +129,8 @@ class SharedPrice(Rule):
         self.dual: DualPrice | None = None
         self.totals: deque[float] = deque(maxlen=WINDOW - 1)
         self.target = total_kbps
+        self.last: dict[str, float] = {}
+        """Each stream's kbit/s in the last round it streamed."""
 
     def update(self, spent: list[Report]) -> None:
         if not spent:
@@ -134,18 +143,24 @@ class SharedPrice(Rule):
             self.dual.update(total, self.target)
         self.price = self.dual.value
         self.totals.append(total)
+        self.last.update({r.stream: r.kbps for r in spent})
         self.target = float(
-            np.clip(self.allowance(), TARGET_FLOOR * self.total_kbps, self.total_kbps)
+            np.clip(
+                window_cap(self.totals, self.total_kbps),
+                TARGET_FLOOR * self.total_kbps,
+                self.total_kbps,
+            )
         )
 
-    def allowance(self) -> float:
-        """The most the next second may spend with every window that holds it and the last
-        seconds within the budget: for the window that began ``j`` seconds ago, what that
-        window has left, spread over its seconds still to come."""
-        budget, recent = WINDOW * self.total_kbps, list(self.totals)
-        return min(
-            (budget - sum(recent[len(recent) - j :])) / (WINDOW - j) for j in range(len(recent) + 1)
-        )
+    def cap(self, stream: str, present: list[str]) -> float | None:
+        """The fleet's cap for the next second (:func:`window_cap` on its totals), split in
+        proportion to what each stream present spent last (a joining stream as the mean of
+        the others), so a stream that needs more bytes keeps them."""
+        known = [self.last[s] for s in present if s in self.last]
+        usual = float(np.mean(known)) if known else 1.0
+        weights = {s: max(self.last.get(s, usual), 1e-6) for s in present}
+        share = weights.get(stream, usual) / sum(weights.values())
+        return window_cap(self.totals, self.total_kbps) * share
 
     def directive(self, present: list[str]) -> Directive:
         return Directive(price=self.price)
@@ -252,7 +267,9 @@ class Fleet:
                 member = self.members[stream]
                 due = member.joined + member.seconds <= self.round
                 if due and (not self.serialize or self._turn() == stream):
-                    return self.rule.directive(self.present())
+                    present = self.present()
+                    cap = self.rule.cap(stream, present)
+                    return dataclasses.replace(self.rule.directive(present), cap_kbps=cap)
                 left = None if self.wait is None else self.opened + self.wait - time.monotonic()
                 if left is not None and left <= 0:
                     self._close()

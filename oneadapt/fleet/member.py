@@ -33,6 +33,7 @@ class FleetPolicy(GradientPolicy):
 
     def decide(self, second: int, segment: Segment) -> Configuration:
         self.directive = self.fleet.begin(self.stream)
+        self.cap_kbps = self.directive.cap_kbps
         if self.directive.max_kbps is not None:
             self.max_kbps = self.directive.max_kbps
         return super().decide(second, segment)
