@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # torch comes with these: --help and --version stay fast with
     from oneadapt.inference_cache import Detector
     from oneadapt.knobs import ConfigSpace, KnobLists
     from oneadapt.models.base import Model
-    from oneadapt.tasks.detection import DetectionTask
+    from oneadapt.tasks.base import Task
 
 T = TypeVar("T")
 
@@ -250,7 +250,7 @@ class Setup:
     source: Source
     space: ConfigSpace
     detector: Detector
-    task: DetectionTask
+    task: Task
     out: OutputDir
 
 
@@ -267,10 +267,9 @@ def prepare(
     detector behind the inference cache (opened, or recovered, here)."""
     from oneadapt.inference_cache import Detector, InferenceCache
     from oneadapt.knobs import ConfigSpace
-    from oneadapt.tasks.detection import DetectionTask
 
     inputs = check_inputs([video], model, out, knobs, analysis_fps, classes, scene_seconds)
     (source,) = inputs.sources
     space = ConfigSpace.default(source.height, analysis_fps, **inputs.knobs)
-    task = DetectionTask.for_model(inputs.model.class_names, inputs.classes)
+    task = inputs.model.task(inputs.classes)
     return Setup(source, space, Detector(inputs.model, InferenceCache()), task, inputs.out)

@@ -21,7 +21,7 @@ from oneadapt.protocol.feedback import FeedbackMap
 
 if TYPE_CHECKING:  # server-side types: the camera's policies must not import torch
     from oneadapt.inference_cache import Detector
-    from oneadapt.tasks.detection import DetectionTask
+    from oneadapt.tasks.base import Task
 
 
 @dataclass
@@ -71,7 +71,7 @@ class PolicyContext:
 
     space: ConfigSpace
     detector: Detector | None = None
-    task: DetectionTask | None = None
+    task: Task | None = None
 
 
 class Policy(abc.ABC):

@@ -21,7 +21,7 @@ from oneadapt.inference_cache import Detector
 from oneadapt.knobs import Configuration
 from oneadapt.media.codec import encode
 from oneadapt.media.sources import Segment
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import Output, Task
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ class Profiler:
     reference measurement of a second is likewise computed once and shared.
     """
 
-    def __init__(self, detector: Detector, task: DetectionTask, reference: Configuration) -> None:
+    def __init__(self, detector: Detector, task: Task, reference: Configuration) -> None:
         self.detector = detector
         self.task = task
         self.reference_config = reference
-        self._references: dict[tuple[int, str], tuple[Profiled, list[Detections]]] = {}
+        self._references: dict[tuple[int, str], tuple[Profiled, list[Output]]] = {}
         self._measured: dict[tuple[tuple[int, str], Configuration, str], Profiled] = {}
         self._last: tuple[Segment, tuple[int, str]] | None = None
 
@@ -73,7 +73,7 @@ class Profiler:
             )
         return cls(context.detector, context.task, context.space.reference)
 
-    def _reference_entry(self, segment: Segment) -> tuple[Profiled, list[Detections]]:
+    def _reference_entry(self, segment: Segment) -> tuple[Profiled, list[Output]]:
         key = self._key(segment)
         if key not in self._references:
             m = measure(segment, self.reference_config, self.detector, self.task, None)
@@ -84,7 +84,7 @@ class Profiler:
     def reference(self, segment: Segment) -> Profiled:
         return self._reference_entry(segment)[0]
 
-    def reference_detections(self, segment: Segment) -> list[Detections]:
+    def reference_detections(self, segment: Segment) -> list[Output]:
         return self._reference_entry(segment)[1]
 
     def measure(
@@ -108,7 +108,7 @@ class Profiler:
     def informative(self, segment: Segment) -> bool:
         """Whether profiling on ``segment`` can teach anything: its reference output holds an
         object of interest (otherwise every configuration scores 1.0 against it)."""
-        return self.task.has_objects(self.reference_detections(segment))
+        return self.task.informative(self.reference_detections(segment))
 
     def cost(
         self,

@@ -46,7 +46,7 @@ from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model
 from oneadapt.models.registry import load_model
 from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
-from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
+from oneadapt.tasks.base import Task
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
 UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg")
@@ -65,15 +65,14 @@ def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
     return open_source(spec, fps=fps, scene_seconds=seconds or 60)
 
 
-def backward_frame_ratio(model: Model, task: DetectionTask, frame: np.ndarray) -> float:
+def backward_frame_ratio(model: Model, task: Task, item: np.ndarray) -> float:
     """Seconds of one DNNGrad backward pass over those of its forward pass (PyTorch, same
-    frame, median of three after a warm-up): how many inferred frames one backward pass
+    item, median of three after a warm-up): how many inferred items one backward pass
     is worth. The forward pass itself is the frame's inference (:class:`DNNGradServer`), so
     only the backward is extra. Comparing like with like keeps the choice of inference
     backend (onnxruntime is faster than PyTorch here) out of the method's cost."""
-    frames = frame[None]
-    pixel_grad(model, task, frames)
-    passes = [pixel_grad(model, task, frames) for _ in range(3)]
+    pixel_grad(model, task, [item])
+    passes = [pixel_grad(model, task, [item]) for _ in range(3)]
     ratios = [p.backward_seconds / max(p.forward_seconds, 1e-9) for p in passes]
     return float(np.median(ratios))
 
@@ -243,7 +242,7 @@ def bench(
     analysis_fps: int = 10,
     progress: bool = True,
     knobs: KnobLists | None = None,
-    classes: Sequence[str] = DEFAULT_CLASSES,
+    classes: Sequence[str] | None = None,
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
     grad_settings: DNNGradSettings | None = None,
@@ -282,7 +281,7 @@ def bench(
             "Give each video once, under distinct names (their points would merge).",
         )
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
-    task = DetectionTask.for_model(model.class_names, classes)
+    task = model.task(classes)
     detector = Detector(model, InferenceCache())
     console = make_console(stderr=True)
     console.quiet = not progress

@@ -32,7 +32,7 @@ from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.sources import Source
 from oneadapt.storage import atomic_write_text
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 
 def operating_points(space: ConfigSpace) -> list[Configuration]:
@@ -122,7 +122,7 @@ def summarize(records: list[dict], lambdas: Sequence[float] = DECISION_LAMBDAS) 
 def gradcheck(
     source: Source,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     configs: Sequence[Configuration] | None = None,
     seconds: int | None = None,

@@ -20,7 +20,7 @@ from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, knob_type
 from oneadapt.media.sources import Source
 from oneadapt.storage import atomic_path
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 MEANS = ["accuracy", "kbps", "frames_inferred", "dnn_seconds", "encode_seconds"]
 
@@ -28,7 +28,7 @@ MEANS = ["accuracy", "kbps", "frames_inferred", "dnn_seconds", "encode_seconds"]
 def profile(
     source: Source,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     seconds: int | None = None,
     progress: bool = True,

@@ -30,11 +30,11 @@ from oneadapt.knobs import ConfigSpace
 from oneadapt.media.codec import encode
 from oneadapt.media.sources import Source
 from oneadapt.protocol.feedback import FeedbackMap
-from oneadapt.protocol.messages import detection_rows, segment_message
+from oneadapt.protocol.messages import output_rows, segment_message
 from oneadapt.runtime.analyzer import Analyzer
 from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.storage import atomic_path, atomic_write_text
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import Task
 
 METRICS = (
     "accuracy",
@@ -63,7 +63,7 @@ def run_policy(
     source: Source,
     policy: Policy,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     seconds: int | None = None,
     progress: bool = True,
@@ -96,7 +96,7 @@ def run_policy(
             accuracy = 1.0  # the reference scores itself 1
             if config != space.reference:
                 ref = measure(segment, space.reference, detector, task, None)
-                found = [Detections.from_array(boxes) for boxes in detection_rows(reply)]
+                found = [task.from_array(rows) for rows in output_rows(reply)]
                 accuracy = task.accuracy(found, ref.detections)
             policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()

@@ -109,6 +109,12 @@ def received_segment(message: pb.Segment) -> EncodedSegment:
     )
 
 
+def output_rows(analysis: pb.Analysis) -> list[np.ndarray]:
+    """Per item, the server's output as its container's flat float32 rows
+    (:meth:`oneadapt.tasks.base.Task.from_array` reads them back)."""
+    return [np.asarray(f.rows, np.float32) for f in analysis.frames]
+
+
 def detection_rows(analysis: pb.Analysis) -> list[np.ndarray]:
     """Per frame, the server's detections as float32 rows (x1, y1, x2, y2, score, class)."""
-    return [np.asarray(f.rows, np.float32).reshape(-1, 6) for f in analysis.frames]
+    return [rows.reshape(-1, 6) for rows in output_rows(analysis)]
