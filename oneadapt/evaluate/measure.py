@@ -12,7 +12,8 @@ from typing import Generic
 
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import Configuration
-from oneadapt.media.codec import EncodedSegment, encode, frame_owner
+from oneadapt.media.codec import EncodedSegment, frame_owner
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Segment
 from oneadapt.tasks.base import OutputT, Task
 
@@ -70,12 +71,14 @@ def measure(
     reference: list[OutputT] | None,
     encoded: EncodedSegment | None = None,
     known: Mapping[int, tuple[OutputT, float]] | None = None,
+    sensor: Modality | None = None,
 ) -> Measurement[OutputT]:
     """Encode, decode and infer ``segment`` under ``config``; score it against ``reference``
     (``None`` means this is the reference itself, which scores 1). ``encoded`` is the
-    segment already encoded under ``config``; ``known`` as in :func:`infer_encoded`."""
+    segment already encoded under ``config``; ``known`` as in :func:`infer_encoded`;
+    ``sensor`` codes the segment (default video)."""
     if encoded is None:
-        encoded = encode(segment, config)
+        encoded = (sensor or modality("video")).encode(segment, config)
     dets, seconds, cached = infer_encoded(encoded, detector, task, known)
     accuracy = 1.0 if reference is None else task.accuracy(dets, reference)
     return Measurement(

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from oneadapt.errors import ConfigurationError, ModelError
+from oneadapt.models.base import Model
+from oneadapt.tasks.vad import SpeechProbabilities, VadTask
 
 NAME = "silero-vad"
 """The ``--model`` name this loader answers to."""
@@ -117,6 +120,32 @@ class SileroVAD(nn.Module):
         with torch.no_grad():
             audio = torch.from_numpy(np.ascontiguousarray(samples, np.float32))[None]
             return self.forward(audio, sample_rate)[0].numpy()
+
+
+class SileroVadModel(Model[SpeechProbabilities]):
+    """Silero VAD behind the :class:`Model` interface: one item is one second of decoded
+    audio at the coded rate, so an item's length is its sample rate, and the network of
+    that rate runs on it (the 8 kHz one on narrowband audio)."""
+
+    modality = "audio"
+    output_type = SpeechProbabilities
+
+    def __init__(self, vad: SileroVAD) -> None:
+        self.vad = vad
+        self.id = vad.id
+
+    def task(self, classes: Sequence[str] | None = None) -> VadTask:
+        """Voice activity (it has no classes to choose)."""
+        return VadTask()
+
+    def input_tensor(self, items: Sequence[np.ndarray]) -> torch.Tensor:
+        """Seconds of float32 samples -> [N, 1, 1, rate]: one row per second, so that the
+        DNNGrad map is a row of blocks along time."""
+        return torch.from_numpy(np.stack([np.asarray(a, np.float32) for a in items]))[:, None, None]
+
+    def forward(self, x: torch.Tensor) -> list[SpeechProbabilities]:
+        probabilities = self.vad(x[:, 0, 0], sample_rate=int(x.shape[-1]))
+        return [SpeechProbabilities(p) for p in probabilities]
 
 
 def load_silero_vad() -> SileroVAD:
