@@ -275,8 +275,10 @@ def floor_position(knob: Knob) -> float:
     method), since an empty DNNGrad map at the cheapest picture may mean the detector can no
     longer see arriving objects, and nothing would then bring the knob back. A knob that
     selects frames blinds nothing (every sent frame keeps its picture, and a frame
-    filter sends the frames where something arrives), so it may reach its cheapest."""
-    if knob.stage.selects_frames:
+    filter sends the frames where something arrives), so it may reach its cheapest; so may a
+    knob that declares it does not blind the DNN (:attr:`Knob.may_blind`: the audio sample
+    rate, whose two values would otherwise leave it nowhere to go)."""
+    if knob.stage.selects_frames or not knob.may_blind:
         return knob.position(knob.values[-1])
     return knob.position(knob.values[max(len(knob.values) - 2, 0)])
 

@@ -112,6 +112,10 @@ class Knob:
     """Its place in the default space; None: only in a space that asks for it."""
     modality: ClassVar[str] = "video"
     """The sensor whose segments it acts on (:mod:`oneadapt.media.modality`)."""
+    may_blind: ClassVar[bool] = True
+    """Whether its cheapest value may leave the DNN unable to see new content (then the
+    gradient policy only probes that value, :func:`~oneadapt.adapt.gradient_policy.
+    floor_position`)."""
 
     def __post_init__(self) -> None:
         if len(self.values) == 0:

@@ -21,6 +21,7 @@ class SampleRate(Knob):
     cheaper_upward = False
     default_rank = 0
     modality = "audio"
+    may_blind = False  # narrowband speech is still speech to the VAD (its own 8 kHz network)
 
     @classmethod
     def defaults(cls, stream: StreamShape) -> tuple[Value, ...]:
