@@ -1,20 +1,23 @@
 """The microphone as a :class:`~oneadapt.media.modality.Modality`: each second resampled to
 the sample-rate knob's rate and Opus-coded at the bitrate knob's (:mod:`oneadapt.media.opus`).
 
-The DNN's input is the decoded waveform, one row per second; to compare two codings at
-different rates, the camera resamples the other to the rate of the one the DNNGrad map was
-computed on (what the map's blocks of samples mean). The wire payload is the OpusHead then
-the packets (:func:`~oneadapt.media.modality.pack`); only the packets count as bandwidth,
-as in :mod:`oneadapt.media.opus`.
+The DNN's input, what InputGrad compares, is the VAD's STFT magnitude spectrogram of the
+decoded second (:meth:`~oneadapt.models.silero_vad.SileroVadModel.input_tensor`: the codec
+moves phases the VAD cannot see); to compare two codings at different rates, the camera
+resamples the other to the rate of the one the DNNGrad map was computed on. The wire
+payload is the OpusHead then the packets (:func:`~oneadapt.media.modality.pack`); only the
+packets count as bandwidth, as in :mod:`oneadapt.media.opus`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import av
 import numpy as np
+import torch
 
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import ConfigSpace, Configuration, KnobLists, knob_type
@@ -23,6 +26,7 @@ from oneadapt.media import opus
 from oneadapt.media.audio import AudioSegment, AudioSource, resample
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.media.modality import FRAMING_BYTES, Modality, modality_space, pack, unpack
+from oneadapt.models.silero_vad import SileroVAD, load_silero_vad
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,12 @@ class OpusPlan:
 
     sample_rate: int
     bitrate: int
+
+
+@cache
+def front_end() -> SileroVAD:
+    """The VAD whose first stage the camera computes (the packaged weights, loaded once)."""
+    return load_silero_vad()
 
 
 def plan(config: Configuration, raw_rate: int) -> OpusPlan:
@@ -86,9 +96,12 @@ class AudioModality(Modality):
         return [segment.samples]
 
     def view(self, encoded: EncodedSegment, like: EncodedSegment) -> np.ndarray:
-        """The decoded second as [1, 1, N, 1] at ``like``'s rate."""
+        """The decoded second's spectrogram [1, bins, steps, 1] at ``like``'s rate."""
         samples, rate = encoded.decoded[0], len(like.decoded[0])
-        return resample(samples, len(samples), rate).reshape(1, 1, -1, 1)
+        audio = torch.from_numpy(resample(samples, len(samples), rate))[None]
+        with torch.no_grad():
+            spectrogram = front_end().spectrogram(audio, rate)
+        return spectrogram.numpy()[..., None]
 
 
 MODALITY = AudioModality()
