@@ -145,7 +145,7 @@ def test_undecodable_cache_row_is_a_miss(tmp_path):
     _write_cache(path, 1)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE detections SET rows = ? WHERE key = '0'", (b"\x00" * 7,))
-    assert InferenceCache(path).get("0") is None
+    assert InferenceCache(path).get("0", Detections) is None
 
 
 def test_truncated_video_says_how_much_was_decodable(shared_data, tmp_path):
