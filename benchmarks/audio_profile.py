@@ -28,12 +28,14 @@ import pandas as pd
 import torch
 
 from oneadapt.evaluate.vad_plot import plot_vad_decisions
+from oneadapt.knobs.bitrate import BITRATES
+from oneadapt.knobs.sample_rate import RATES as SAMPLE_RATES
 from oneadapt.media.audio import ANALYSIS_RATE, AudioFileSource, AudioSegment, AudioSource
-from oneadapt.media.opus import BITRATES, SAMPLE_RATES, encode
+from oneadapt.media.opus import encode
 from oneadapt.media.speech_scene import SpeechScene
 from oneadapt.models.silero_vad import SileroVAD, load_silero_vad
 from oneadapt.storage import shared_data_dir
-from oneadapt.tasks.vad import VadTask
+from oneadapt.tasks.vad import SpeechProbabilities, VadTask
 
 PLOT_BITRATES = (BITRATES[0], BITRATES[-1])
 
@@ -57,7 +59,7 @@ def profile(source: AudioSource, vad: SileroVAD, task: VadTask) -> pd.DataFrame:
                         "sample_rate": rate,
                         "bitrate": bitrate,
                         "bytes": coded.num_bytes,
-                        "accuracy": task.accuracy(probabilities, reference),
+                        "accuracy": task.agreement(probabilities, reference),
                         "encode_s": coded.encode_seconds,
                         "vad_s": time.perf_counter() - start,
                         "speech": float(task.decisions(reference).mean()),
@@ -119,7 +121,7 @@ def dnngrad_ms(
         forward.append(time.perf_counter() - start)
         start = time.perf_counter()
         audio.requires_grad_()
-        task.proxy(vad(audio, rate)[0]).backward()
+        task.proxy(SpeechProbabilities(vad(audio, rate)[0])).backward()
         backward.append(time.perf_counter() - start)
     return 1000 * float(np.median(forward)), 1000 * float(np.median(backward))
 

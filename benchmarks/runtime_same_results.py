@@ -68,7 +68,7 @@ def main() -> None:
         for frame, position in enumerate(owner):
             got = boxes[(boxes["second"] == row.second) & (boxes["frame"] == frame)]
             got = got[BOX].to_numpy(np.float32)
-            expected = here.detections[position].to_array()
+            expected = here.outputs[position].to_array()
             frames += 1
             if got.shape == expected.shape:
                 equal += 1

@@ -49,7 +49,9 @@ SourceArg = Annotated[
     str,
     typer.Argument(
         help="Video file (mp4, avi, mkv, ...), stream URL (rtsp://, http://), or the "
-        "procedural street scene: scene or scene:SEED."
+        "procedural street scene: scene or scene:SEED; audio: a wav or flac file, or the "
+        "procedural speech: speech or speech:SEED; LiDAR: a KITTI .bin scan or a directory of "
+        "them, or the procedural LiDAR street: lidar or lidar:SEED."
     ),
 ]
 ModelOpt = Annotated[
@@ -58,7 +60,9 @@ ModelOpt = Annotated[
         "--model",
         "-m",
         help="ONNX detector file (YOLOX, FastestDet, NanoDet), a model name from "
-        "the models directory (e.g. yolox-nano), or 'builtin'.",
+        "the models directory (e.g. yolox-nano), or 'builtin'; 'silero-vad' (voice activity, "
+        "audio sources) or 'builtin-lidar' (BEV detection, LiDAR sources). The task follows "
+        "from the model.",
     ),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")]
@@ -67,7 +71,12 @@ SecondsOpt = Annotated[
 ]
 AnalysisFpsOpt = Annotated[
     int,
-    typer.Option("--analysis-fps", min=1, max=60, help="Frames per second the analysis samples."),
+    typer.Option(
+        "--analysis-fps",
+        min=1,
+        max=60,
+        help="Frames per second the analysis samples (the LiDAR scene: scans, at most 10).",
+    ),
 ]
 ClassesOpt = Annotated[
     str | None,
@@ -169,7 +178,9 @@ def profile(
 
     setup = prepare(video, model, out, knob_lists(qp, res, fps, knob), analysis_fps, classes)
     with setup.out:
-        df = run_profile(setup.source, setup.detector, setup.task, setup.space, seconds)
+        df = run_profile(
+            setup.source, setup.detector, setup.task, setup.space, seconds, sensor=setup.sensor
+        )
         summary = write_profile_outputs(
             df,
             setup.space.names,
@@ -245,7 +256,7 @@ def run(
     max_kbps = check_stream_budget(max_kbps, policy)
     setup = prepare(video, model, out, knob_lists(qp, res, fps, knob), analysis_fps, classes)
     with setup.out:
-        context = PolicyContext(setup.space, setup.detector, setup.task)
+        context = PolicyContext(setup.space, setup.detector, setup.task, setup.sensor)
         options = {"max_kbps": max_kbps} if max_kbps is not None else {}
         chosen = make_policy(policy, context, lam, source=setup.source, **options)
         df = run_policy(
@@ -256,6 +267,7 @@ def run(
             setup.space,
             seconds,
             grad_settings=grad_settings(dnngrad_every),
+            sensor=setup.sensor,
         )
         title = f"{setup.source.name} · {policy} · lambda {lam}"
         if max_kbps is not None:
@@ -301,6 +313,7 @@ def gradcheck(
             setup.space,
             seconds=seconds,
             settings=grad_settings(dnngrad_every),
+            sensor=setup.sensor,
         )
         write_gradcheck_outputs(result, setup.out.create())
     figures = {k: result[k] for k in ("mean_cosine", "pearson")}
@@ -318,7 +331,10 @@ def gradcheck(
 @app.command()
 def bench(
     videos: Annotated[
-        list[str], typer.Argument(help="Video files, stream URLs, scene or scene:SEED.")
+        list[str],
+        typer.Argument(
+            help="Sources, as for profile and run (video, audio or LiDAR; one kind per model)."
+        ),
     ],
     model: ModelOpt,
     out: OutOpt,

@@ -1,8 +1,13 @@
-"""On-disk cache of per-frame detections keyed by (hash of the decoded frame, model id).
+"""On-disk cache of per-item model outputs keyed by (hash of the decoded item, model id).
 
 Profiling baselines run the DNN on many configurations of the same seconds; identical
-decoded frames (repeated or overlapping grids, the reference, held frames) must cost
-no inference. SQLite gives atomic, crash-safe writes in a single file.
+decoded items (repeated or overlapping grids, the reference, held frames) must cost
+no inference. An item is whatever the model takes (a frame, a second of audio, a LiDAR
+scan); its output is stored as the rows of the model's output container
+(:class:`~oneadapt.tasks.base.Output`), which the model id determines. Outputs are the
+model's, before any task filters them, so one entry serves every task and class choice.
+SQLite gives atomic, crash-safe writes in a single file (its table keeps the name it had
+when only detections were stored, so existing caches stay valid).
 """
 
 from __future__ import annotations
@@ -11,22 +16,23 @@ import hashlib
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from oneadapt.errors import ConfigurationError, ProtocolError
 from oneadapt.models.base import Model
 from oneadapt.storage import cache_dir
-from oneadapt.tasks.detection import Detections
+from oneadapt.tasks.base import OutputT
 
 T = TypeVar("T")
 
 
 def frame_key(frame: np.ndarray, model_id: str) -> str:
+    """The cache key of one model input item (any array: frame, samples, points)."""
     h = hashlib.blake2b(digest_size=20)
     h.update(model_id.encode())
     h.update(np.asarray(frame.shape, np.int64).tobytes())
@@ -34,22 +40,14 @@ def frame_key(frame: np.ndarray, model_id: str) -> str:
     return h.hexdigest()
 
 
-ROW_FIELDS = 6
-"""x1, y1, x2, y2, score, class: float32 each."""
-
-
-def decode_row(blob: object, seconds: object) -> tuple[Detections, float]:
-    """A cached row back to detections and seconds; anything that is not what
-    :meth:`InferenceCache.put` writes raises :class:`ProtocolError`."""
-    if not isinstance(blob, bytes) or len(blob) % (4 * ROW_FIELDS):
-        raise ProtocolError("an inference-cache row is not whole detection records.", _REPAIR)
+def decode_row(blob: object, seconds: object, output_type: type[OutputT]) -> tuple[OutputT, float]:
+    """A cached row back to an output of ``output_type`` and its seconds; anything that is
+    not what :meth:`InferenceCache.put` writes raises :class:`ProtocolError`."""
+    if not isinstance(blob, bytes) or len(blob) % 4:
+        raise ProtocolError("an inference-cache row is not whole float32 values.", _REPAIR)
     if not isinstance(seconds, float | int) or not 0.0 <= seconds < float("inf"):
         raise ProtocolError(f"an inference-cache row has invalid seconds {seconds!r}.", _REPAIR)
-    rows = np.frombuffer(blob, np.float32).reshape(-1, ROW_FIELDS)
-    classes = rows[:, 5]
-    if not np.isfinite(rows).all() or (classes < 0).any() or (classes != np.round(classes)).any():
-        raise ProtocolError("an inference-cache row holds invalid detections.", _REPAIR)
-    return Detections.from_array(rows), float(seconds)
+    return output_type.from_array(np.frombuffer(blob, np.float32)), float(seconds)
 
 
 _REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it."
@@ -57,7 +55,7 @@ _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
 class InferenceCache:
-    """Detections and their measured inference seconds, per decoded frame and model.
+    """Outputs and their measured inference seconds, per decoded item and model.
 
     A corrupt cache file is set aside (renamed ``*.corrupt-TIME``) with a warning and a
     new one started: the cache only saves work, so losing it must not stop a run. A cache
@@ -123,8 +121,9 @@ class InferenceCache:
         if getattr(self, "_db", None) is not None:
             self._db = self._connect()
 
-    def get(self, key: str) -> tuple[Detections, float] | None:
-        """The cached entry, or None (also for a row that does not decode: it is redone)."""
+    def get(self, key: str, output_type: type[OutputT]) -> tuple[OutputT, float] | None:
+        """The cached entry as ``output_type``, or None (also for a row that does not
+        decode: it is redone)."""
         row = self._guard(
             lambda: self._db.execute(
                 "SELECT rows, seconds FROM detections WHERE key = ?", (key,)
@@ -133,16 +132,16 @@ class InferenceCache:
         if row is None:
             return None
         try:
-            return decode_row(*row)
+            return decode_row(*row, output_type)
         except ProtocolError:
             return None
 
-    def put(self, key: str, dets: Detections, seconds: float) -> None:
+    def put(self, key: str, output: OutputT, seconds: float) -> None:
         def write() -> None:
             with self._db:
                 self._db.execute(
                     "INSERT OR REPLACE INTO detections VALUES (?, ?, ?)",
-                    (key, dets.to_array().tobytes(), seconds),
+                    (key, np.asarray(output.to_array(), np.float32).tobytes(), seconds),
                 )
 
         self._guard(write)
@@ -156,32 +155,37 @@ class CacheWarning(UserWarning):
 
 
 @dataclass
-class InferenceResult:
-    detections: list[Detections]
+class InferenceResult(Generic[OutputT]):
+    outputs: list[OutputT]
+    """One output per item."""
     seconds: float
-    """Inference compute time of these frames (as measured when each was first inferred)."""
+    """Inference compute time of these items (as measured when each was first inferred)."""
     cached: int
-    """How many frames came from the cache."""
+    """How many items came from the cache."""
 
 
-class Detector:
+class Detector(Generic[OutputT]):
     """A model behind the cache: the server's no-gradient inference path."""
 
-    def __init__(self, model: Model, cache: InferenceCache | None = None) -> None:
+    def __init__(self, model: Model[OutputT], cache: InferenceCache | None = None) -> None:
         self.model = model
         self.cache = cache
 
     def detect(
-        self, frames: np.ndarray, known: Mapping[int, tuple[Detections, float]] | None = None
-    ) -> InferenceResult:
-        """Detections for uint8 RGB frames [N, H, W, 3], inferring only uncached ones.
+        self,
+        frames: Sequence[np.ndarray],
+        known: Mapping[int, tuple[OutputT, float]] | None = None,
+    ) -> InferenceResult[OutputT]:
+        """Outputs for model input items (uint8 RGB frames [N, H, W, 3], audio seconds,
+        scans), inferring only uncached ones.
 
-        ``known`` maps frame positions to detections (and their seconds) the server already
-        has from another pass over the same frame (DNNGrad's forward); they are used, and
-        cached, instead of inferring the frame again.
+        ``known`` maps item positions to outputs (and their seconds) the server already
+        has from another pass over the same item (DNNGrad's forward); they are used, and
+        cached, instead of inferring the item again.
         """
+        kind = self.model.output_type
         keys = [frame_key(f, self.model.id) for f in frames] if self.cache else []
-        out: list[Detections | None] = [None] * len(frames)
+        out: list[OutputT | None] = [None] * len(frames)
         seconds = 0.0
         cached = 0
         for i, (dets, elapsed) in (known or {}).items():
@@ -192,7 +196,7 @@ class Detector:
         for i, key in enumerate(keys):
             if out[i] is not None:
                 continue
-            hit = self.cache.get(key)
+            hit = self.cache.get(key, kind)
             if hit is not None:
                 out[i], s = hit
                 seconds += s

@@ -21,8 +21,9 @@ from oneadapt.storage import OutputDir
 if TYPE_CHECKING:  # torch comes with these: --help and --version stay fast without them
     from oneadapt.inference_cache import Detector
     from oneadapt.knobs import ConfigSpace, KnobLists
+    from oneadapt.media.modality import Modality
     from oneadapt.models.base import Model
-    from oneadapt.tasks.detection import DetectionTask
+    from oneadapt.tasks.base import Task
 
 T = TypeVar("T")
 
@@ -228,17 +229,20 @@ def check_inputs(
     classes: str | None = None,
     scene_seconds: int = 60,
 ) -> Inputs:
-    """Check the output directory, open every video, check the knob values (:func:`parse_knobs`)
-    against each video, load the model and check the classes."""
-    from oneadapt.knobs import ConfigSpace
+    """Check the output directory, open every source, check the knob values
+    (:func:`parse_knobs`) against each source's sensor, load the model, check that it analyses
+    every source's kind of data, and check the classes."""
+    from oneadapt.media.modality import modality_of
     from oneadapt.models.registry import load_model
 
     knobs = knobs or {}
     target = OutputDir(out)
     sources = open_sources(videos, analysis_fps, scene_seconds)
     for source in sources:  # heights are checked against each video's
-        ConfigSpace.default(source.height, analysis_fps, **knobs)
+        modality_of(source).space(source, analysis_fps, knobs)
     detector_model = load_model(model)
+    for source in sources:
+        modality_of(source).check_model(detector_model)
     wanted = parse_classes(classes, detector_model.class_names)
     return Inputs(sources, knobs, detector_model, wanted, target)
 
@@ -250,8 +254,9 @@ class Setup:
     source: Source
     space: ConfigSpace
     detector: Detector
-    task: DetectionTask
+    task: Task
     out: OutputDir
+    sensor: Modality
 
 
 def prepare(
@@ -263,14 +268,15 @@ def prepare(
     classes: str | None = None,
     scene_seconds: int = 60,
 ) -> Setup:
-    """:func:`check_inputs` for one video, then its knob space, the detection task and the
-    detector behind the inference cache (opened, or recovered, here)."""
+    """:func:`check_inputs` for one source, then its sensor and knob space, the model's task
+    and the model behind the inference cache (opened, or recovered, here)."""
     from oneadapt.inference_cache import Detector, InferenceCache
-    from oneadapt.knobs import ConfigSpace
-    from oneadapt.tasks.detection import DetectionTask
+    from oneadapt.media.modality import modality_of
 
     inputs = check_inputs([video], model, out, knobs, analysis_fps, classes, scene_seconds)
     (source,) = inputs.sources
-    space = ConfigSpace.default(source.height, analysis_fps, **inputs.knobs)
-    task = DetectionTask.for_model(inputs.model.class_names, inputs.classes)
-    return Setup(source, space, Detector(inputs.model, InferenceCache()), task, inputs.out)
+    sensor = modality_of(source)
+    space = sensor.space(source, analysis_fps, inputs.knobs)
+    task = inputs.model.task(inputs.classes)
+    detector = Detector(inputs.model, InferenceCache())
+    return Setup(source, space, detector, task, inputs.out, sensor)

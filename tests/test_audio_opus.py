@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from oneadapt.errors import ConfigurationError
+from oneadapt.knobs.bitrate import BITRATES
+from oneadapt.knobs.sample_rate import RATES as SAMPLE_RATES
 from oneadapt.media.audio import AudioFileSource, resample
-from oneadapt.media.opus import BITRATES, SAMPLE_RATES, encode
+from oneadapt.media.opus import encode
 from oneadapt.media.speech_scene import SpeechScene
 from oneadapt.models.silero_vad import load_silero_vad
 from oneadapt.tasks.vad import VadTask
@@ -54,15 +56,15 @@ def test_impossible_knob_values_are_clear_errors(segments, rate: int, bitrate: i
 def test_agreement_is_one_against_itself_and_falls_with_the_bitrate(segments) -> None:
     vad, task = load_silero_vad(), VadTask()
     reference = [vad.infer(s.samples, s.sample_rate) for s in segments]
-    assert all(task.accuracy(r, r) == 1.0 for r in reference)
+    assert all(task.agreement(r, r) == 1.0 for r in reference)
     flipped = [1.0 - r for r in reference]
-    assert np.mean([task.accuracy(f, r) for f, r in zip(flipped, reference, strict=True)]) < 0.1
+    assert np.mean([task.agreement(f, r) for f, r in zip(flipped, reference, strict=True)]) < 0.1
 
     def agreement(rate: int, bitrate: int) -> float:
         return float(
             np.mean(
                 [
-                    task.accuracy(vad.infer(encode(s, rate, bitrate).decoded, rate), r)
+                    task.agreement(vad.infer(encode(s, rate, bitrate).decoded, rate), r)
                     for s, r in zip(segments, reference, strict=True)
                 ]
             )
@@ -75,7 +77,7 @@ def test_agreement_is_one_against_itself_and_falls_with_the_bitrate(segments) ->
 
 def test_window_counts_must_match() -> None:
     with pytest.raises(ValueError, match="windows"):
-        VadTask().accuracy(np.zeros(32), np.zeros(31))
+        VadTask().agreement(np.zeros(32), np.zeros(31))
 
 
 def test_real_speech_loses_agreement_at_the_lowest_bitrate(shared_data: Path) -> None:
@@ -85,7 +87,7 @@ def test_real_speech_loses_agreement_at_the_lowest_bitrate(shared_data: Path) ->
     for bitrate in (BITRATES[0], BITRATES[-1]):
         scores[bitrate] = np.mean(
             [
-                task.accuracy(
+                task.agreement(
                     vad.infer(encode(s, 16000, bitrate).decoded, 16000), vad.infer(s.samples, 16000)
                 )
                 for s in source.segments()

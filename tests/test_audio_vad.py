@@ -14,7 +14,7 @@ from oneadapt.errors import ConfigurationError
 from oneadapt.media.audio import AudioFileSource, resample
 from oneadapt.media.speech_scene import SpeechScene
 from oneadapt.models.silero_vad import CHUNK_SAMPLES, load_silero_vad
-from oneadapt.tasks.vad import VadTask, speech_windows
+from oneadapt.tasks.vad import SpeechProbabilities, VadTask, speech_windows
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +72,13 @@ def test_proxy_gradient_is_real_and_flows_to_the_waveform(scene) -> None:
     segment = list(scene.segments(2))[1]
     audio = torch.from_numpy(segment.samples)[None].double().requires_grad_()
     vad64 = load_silero_vad().double()  # float64, so the first-order check below is exact
-    proxy = task.proxy(vad64(audio, 16000)[0])
+    proxy = task.proxy(SpeechProbabilities(vad64(audio, 16000)[0]))
     (grad,) = torch.autograd.grad(proxy, audio)
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
     # A small step along the gradient raises the proxy by |grad| * step (first order).
     step = 1e-4
     with torch.no_grad():
-        moved = task.proxy(vad64(audio + step * grad / grad.norm(), 16000)[0])
+        moved = task.proxy(SpeechProbabilities(vad64(audio + step * grad / grad.norm(), 16000)[0]))
     assert float(moved - proxy.detach()) == pytest.approx(step * float(grad.norm()), rel=0.05)
 
 
@@ -89,7 +89,7 @@ def test_gradient_is_large_near_decisions_and_vanishes_on_confident_seconds(vad,
     for segment in scene.segments():
         audio = torch.from_numpy(segment.samples)[None].requires_grad_()
         probabilities = vad(audio, 16000)[0]
-        task.proxy(probabilities).backward()
+        task.proxy(SpeechProbabilities(probabilities)).backward()
         uncertain = int(((probabilities > 0.1) & (probabilities < 0.9)).sum())
         norm = float(audio.grad.norm())
         if uncertain >= 5:
@@ -102,7 +102,7 @@ def test_gradient_is_large_near_decisions_and_vanishes_on_confident_seconds(vad,
 
 def test_gradient_is_finite_on_digital_silence(vad) -> None:
     audio = torch.zeros(1, 16000, requires_grad=True)
-    VadTask().proxy(vad(audio, 16000)[0]).backward()
+    VadTask().proxy(SpeechProbabilities(vad(audio, 16000)[0])).backward()
     assert torch.isfinite(audio.grad).all()
 
 

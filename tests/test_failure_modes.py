@@ -133,10 +133,10 @@ def test_corrupt_cache_is_set_aside_with_a_warning(tmp_path, damage):
         path.write_text("not a database at all")
     with pytest.warns(CacheWarning, match="corrupt.*set it aside"):
         cache = InferenceCache(path)
-        cache.get("250")  # a truncated file may only fail when a lost page is read
+        cache.get("250", Detections)  # a truncated file may only fail when a lost page is read
     dets = Detections.from_array(np.ones((2, 6), np.float32))
     cache.put("k", dets, 0.5)
-    assert cache.get("k")[1] == 0.5
+    assert cache.get("k", Detections)[1] == 0.5
     assert len(list(tmp_path.glob("detections.sqlite.corrupt-*"))) == 1
 
 
@@ -145,7 +145,7 @@ def test_undecodable_cache_row_is_a_miss(tmp_path):
     _write_cache(path, 1)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE detections SET rows = ? WHERE key = '0'", (b"\x00" * 7,))
-    assert InferenceCache(path).get("0") is None
+    assert InferenceCache(path).get("0", Detections) is None
 
 
 def test_truncated_video_says_how_much_was_decodable(shared_data, tmp_path):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, settle
+from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, floor_position, settle
 from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.adapt.rate_cap import window_cap
 from oneadapt.evaluate.run import run_policy
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.knobs.qp import QP
+from oneadapt.knobs.sample_rate import SampleRate
 from oneadapt.media.codec import EncodedSegment, frame_owner
 from oneadapt.protocol.feedback import accuracy_at_stake
 
@@ -120,3 +121,16 @@ def test_a_value_changes_only_when_the_position_moves_clearly_away() -> None:
     assert settle(knob, 32, 0.75 - 0.18) == 32
     assert settle(knob, 32, 0.95) == 24  # 0.8 values up: the nearest value
     assert settle(knob, 32, 0.25) == 48  # a multi-value jump
+
+
+def test_the_policy_only_probes_the_cheapest_value_of_a_knob_that_may_blind() -> None:
+    qp, rate = QP((20, 30, 40)), SampleRate((16000, 8000))
+    assert floor_position(qp) == qp.position(30)  # QP 40 is only ever a probe
+    assert floor_position(rate) == rate.position(8000)  # narrowband speech is still speech
+
+
+def test_one_sample_row_blocks_count_their_samples_not_a_square() -> None:
+    """An audio map's blocks span one row: 16 samples, not 16 x 16 pixels."""
+    error, weights = np.full((1, 4), 0.01), np.full((1, 4), 0.5)
+    square = accuracy_at_stake(error, weights, 16)
+    assert accuracy_at_stake(error, weights, 16, rows=1) == pytest.approx(square / 4)

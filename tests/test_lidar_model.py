@@ -124,7 +124,7 @@ def test_dnngrad_is_nonzero_where_objects_are(model, scans) -> None:
     assert saliency[weighed].sum() > 0.4 * saliency.sum()
     truth = _cells_near(scans[0][1].within(RANGE_M).bev().boxes, 1.0)
     assert saliency[truth].mean() > 3 * saliency[~truth].mean()
-    task.proxy(model.forward([points])[0]).backward()
+    task.proxy(model.detect_scans([points])[0]).backward()
     assert torch.isfinite(points.grad).all() and points.grad.abs().sum() > 0
 
 

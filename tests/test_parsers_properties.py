@@ -184,7 +184,7 @@ def test_feedback_messages_round_trip(second, block, fh, fw):
 @given(st.binary(max_size=120) | st.none() | st.text(max_size=5), st.floats() | st.integers())
 def test_cache_rows_from_random_values(blob, seconds):
     try:
-        dets, elapsed = decode_row(blob, seconds)
+        dets, elapsed = decode_row(blob, seconds, Detections)
     except ProtocolError:
         return
     assert len(dets.scores) * 24 == len(blob) and elapsed >= 0
@@ -204,7 +204,7 @@ def test_cache_rows_from_random_values(blob, seconds):
 )
 def test_cache_rows_round_trip(rows, seconds):
     dets = Detections.from_array(np.array(rows, np.float32).reshape(-1, 6))
-    back, elapsed = decode_row(dets.to_array().tobytes(), seconds)
+    back, elapsed = decode_row(dets.to_array().tobytes(), seconds, Detections)
     assert np.array_equal(back.to_array(), dets.to_array()) and elapsed == seconds
 
 

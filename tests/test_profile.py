@@ -30,10 +30,10 @@ def test_cache_round_trip(tmp_path):
     cache = InferenceCache(tmp_path / "c.sqlite")
     dets = Detections(torch.tensor([[1.0, 2, 3, 4]]), torch.tensor([0.7]), torch.tensor([2]))
     cache.put("k", dets, 0.25)
-    got, seconds = cache.get("k")
+    got, seconds = cache.get("k", Detections)
     assert seconds == 0.25 and got.classes.tolist() == [2]
     assert torch.allclose(got.boxes, dets.boxes) and torch.allclose(got.scores, dets.scores)
-    assert cache.get("other") is None
+    assert cache.get("other", Detections) is None
 
 
 def test_profile_cli_end_to_end(tmp_path, shared_data):
@@ -99,7 +99,7 @@ def test_detector_counts_cache_hits(tmp_path, shared_data, frames):
     a = det.detect(seg.frames[:frames])
     b = det.detect(seg.frames[:frames])
     assert a.cached == 0 and b.cached == frames
-    assert [len(d) for d in a.detections] == [len(d) for d in b.detections]
+    assert [len(d) for d in a.outputs] == [len(d) for d in b.outputs]
 
 
 def test_atomic_writes_leave_no_temporary_and_normal_permissions(tmp_path):

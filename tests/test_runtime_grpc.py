@@ -71,7 +71,7 @@ def test_camera_over_grpc_reproduces_run_policy(yolox_highway, tmp_path: Path) -
         owner = frame_owner(sent_frames(source.fps, source.fps, row.fps), source.fps)
         for frame, position in enumerate(owner):
             got = boxes[(boxes["second"] == row.second) & (boxes["frame"] == frame)]
-            expected = here.detections[position].to_array()
+            expected = here.outputs[position].to_array()
             np.testing.assert_allclose(got[BOX].to_numpy(np.float32), expected, atol=1e-4)
     assert len(boxes) == sent["detections"].sum() > 0
 
@@ -110,7 +110,7 @@ def test_in_process_and_grpc_transports_answer_alike(small_segment) -> None:
     ]
     truncated = pb.Segment()
     truncated.CopyFrom(small_segment)
-    truncated.h264 = small_segment.h264[: len(small_segment.h264) // 3]
+    truncated.payload = small_segment.payload[: len(small_segment.payload) // 3]
     local = InProcessTransport(Analyzer(Detector(model), task))
     with serving(Analyzer(Detector(model), task)) as (port, _):
         remote = GrpcTransport(f"127.0.0.1:{port}", deadline=30)
@@ -143,7 +143,7 @@ def test_bad_messages_get_invalid_argument_and_the_server_keeps_serving(
             assert failed.value.code() == code
         truncated = pb.Segment()
         truncated.CopyFrom(small_segment)
-        truncated.h264 = small_segment.h264[: len(small_segment.h264) // 3]
+        truncated.payload = small_segment.payload[: len(small_segment.payload) // 3]
         transport = GrpcTransport(f"127.0.0.1:{port}", deadline=30)
         with pytest.raises(TransportError) as failed:
             transport.analyze(truncated)

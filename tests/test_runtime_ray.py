@@ -102,7 +102,7 @@ def test_ray_rejects_a_bad_segment_and_keeps_serving(ray_analyzer) -> None:
     with serving(ray_analyzer) as (port, _):
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         call = channel.unary_unary(METHOD, response_deserializer=pb.Analysis.FromString)
-        bad = pb.Segment(stream_id="bad", second=0, width=64, height=64, h264=b"\x00" * 9)
+        bad = pb.Segment(stream_id="bad", second=0, width=64, height=64, payload=b"\x00" * 9)
         bad.capture_times.append(0.0)
         bad.sent.append(0)
         bad.config.knobs.update({"qp": "30", "height": "64", "fps": "1"})

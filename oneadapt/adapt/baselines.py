@@ -122,7 +122,7 @@ class ProfilingPolicy(Policy):
             tuple(k.with_values(k.values[:1]) if k in own else k for k in context.space.knobs)
         )
         encoding = BestFixedPolicy(
-            PolicyContext(held, context.detector, context.task),
+            PolicyContext(held, context.detector, context.task, context.sensor),
             self.lam,
             source,
             seconds=seconds,

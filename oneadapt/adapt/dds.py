@@ -154,7 +154,7 @@ class DDSPolicy(ProfilingPolicy):
         again = [int(i) for i in first.sent if blocks[i].any()]
         result = self.profiler.detector.detect(pasted[again])
         final = list(found)
-        for i, dets in zip(again, result.detections, strict=True):
+        for i, dets in zip(again, result.outputs, strict=True):
             final[i] = merge(dets, found[i], self.task)
         shown = [final[first.sent[j]] for j in frame_owner(first.sent, len(segment))]
         return SecondPass(

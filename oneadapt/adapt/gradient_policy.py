@@ -57,7 +57,8 @@ from oneadapt.adapt.rate_cap import WindowBudget, fit_under_cap
 from oneadapt.adapt.roi_step import ROIOption, roi_options
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, Knob, Stage
-from oneadapt.media.codec import Bitstream, EncodedSegment, compress, encode, frame_owner
+from oneadapt.media.codec import Bitstream, EncodedSegment, frame_owner
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
 
@@ -126,11 +127,15 @@ def probe_knobs(
     dnn_grad: FeedbackMap,
     both: bool = False,
     saliency: np.ndarray | None = None,
+    sensor: Modality | None = None,
 ) -> tuple[list[InputGrad], Overhead]:
     """InputGrad for every knob with a neighbour (with ``both``, each neighbour): one real
-    encode per probe, decoded only when the map marks something (an all-zero map puts no
-    accuracy at stake), with the ``saliency`` that ``current`` was coded with. A knob that
-    selects frames is skipped until the server has measured a staleness curve."""
+    encode per probe by the ``sensor``'s codec (default video), decoded only when the map
+    marks something (an all-zero map puts no accuracy at stake), with the ``saliency`` that
+    ``current`` was coded with. A knob that selects frames is skipped until the server has
+    measured a staleness curve."""
+    sensor = sensor or modality("video")
+    compress, encode = sensor.compress, sensor.encode
     start = time.perf_counter()
     weights = dnn_grad.weights()
     salient = bool(weights.any())
@@ -156,8 +161,8 @@ def probe_knobs(
             )
         elif salient:
             other = decoded = encode(segment, changed, saliency=saliency)
-            error = salient_squared_error(decoded, current, weights, dnn_grad.block)
-            loss = accuracy_at_stake(error, weights, dnn_grad.block)
+            error = salient_squared_error(decoded, current, weights, dnn_grad.block, sensor)
+            loss = accuracy_at_stake(error, weights, dnn_grad.block, dnn_grad.block_rows)
         else:
             other, loss = compress(segment, changed, saliency=saliency), 0.0
         probes.append(
@@ -193,11 +198,14 @@ def temporal_options(
     knob: Knob,
     curve: Sequence[float],
     saliency: np.ndarray | None = None,
+    sensor: Modality | None = None,
 ) -> tuple[list[TemporalOption], Overhead]:
     """The current value of ``knob`` (one that selects frames) and its neighbours in the list,
     on the measured staleness ``curve``: one compress per neighbour (bytes only: nothing is
     decoded; with the ``saliency`` ``current`` was coded with), so a step moves at most one
-    value a second and costs the camera at most two encodes."""
+    value a second and costs the camera at most two encodes; ``sensor`` codes (default
+    video)."""
+    compress = (sensor or modality("video")).compress
     start = time.perf_counter()
     frames = len(current.decoded)
     i = knob.index(current.config[knob.name])
@@ -268,8 +276,10 @@ def floor_position(knob: Knob) -> float:
     method), since an empty DNNGrad map at the cheapest picture may mean the detector can no
     longer see arriving objects, and nothing would then bring the knob back. A knob that
     selects frames blinds nothing (every sent frame keeps its picture, and a frame
-    filter sends the frames where something arrives), so it may reach its cheapest."""
-    if knob.stage.selects_frames:
+    filter sends the frames where something arrives), so it may reach its cheapest; so may a
+    knob that declares it does not blind the DNN (:attr:`Knob.may_blind`: the audio sample
+    rate, whose two values would otherwise leave it nowhere to go)."""
+    if knob.stage.selects_frames or not knob.may_blind:
         return knob.position(knob.values[-1])
     return knob.position(knob.values[max(len(knob.values) - 2, 0)])
 
@@ -323,6 +333,7 @@ class GradientPolicy(Policy):
                 "Use a finite lambda >= 0, gpu_weight >= 0 and a budget > 0 kbit/s.",
             )
         self.space = context.space
+        self.sensor = context.sensor
         self.lam, self.gpu_weight, self.max_kbps = lam, gpu_weight, max_kbps
         self.dual: DualPrice | None = None
         if max_kbps is not None:
@@ -332,6 +343,9 @@ class GradientPolicy(Policy):
         self.x = {k.name: k.position(self.values[k.name]) for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None
+        self.reference_frames = int(self.space.reference.get("fps", 1))
+        """Items the reference configuration sends per second (the unit of the GPU term): its
+        frame rate where the space has one, else measured with ``reference_bytes``."""
         self.last_gradients: dict[str, float] = {}
         self.map: np.ndarray | None = None
         """The last DNNGrad map's weights: the saliency the camera codes regions with."""
@@ -368,7 +382,7 @@ class GradientPolicy(Policy):
     def resource(self, num_bytes: int, frames: int) -> float:
         assert self.reference_bytes is not None
         return resource(
-            num_bytes, frames, self.reference_bytes, self.space.reference["fps"], self.gpu_weight
+            num_bytes, frames, self.reference_bytes, self.reference_frames, self.gpu_weight
         )
 
     def gain(self, probe: InputGrad) -> float:
@@ -395,7 +409,7 @@ class GradientPolicy(Policy):
         """The closed-form step of a knob that selects frames: the value whose estimated
         objective (accuracy lost to stale outputs, resources of its own encode) is best."""
         options, overhead = temporal_options(
-            feedback.segment, feedback.encoded, knob, curve, self.map
+            feedback.segment, feedback.encoded, knob, curve, self.map, self.sensor
         )
         self.charge(overhead)
         self.take_best(knob, options)
@@ -432,7 +446,13 @@ class GradientPolicy(Policy):
             k for k in self.space.knobs if not k.stage.selects_frames and k.stage is not Stage.ROI
         )
         probes, overhead = probe_knobs(
-            feedback.segment, feedback.encoded, picture, feedback.dnn_grad, True, self.map
+            feedback.segment,
+            feedback.encoded,
+            picture,
+            feedback.dnn_grad,
+            True,
+            self.map,
+            self.sensor,
         )
         self.charge(overhead)
         ups = [p for p in probes if not p.cheaper and self.gain(p) > 0]
@@ -467,15 +487,20 @@ class GradientPolicy(Policy):
     def measure_reference(self, feedback: Feedback) -> int:
         """The reference configuration's bytes on the first second (the unit of the
         bandwidth term), measured once: from the second itself when it was sent at the
-        reference, else by one extra encode. Subclasses that need the unit before
-        :meth:`observe` (a fleet member converting a price to lambda) call it first."""
+        reference, else by one extra encode; with them the items it sends (the unit of the
+        GPU term: the reference frame rate where the space has one). Subclasses that need
+        the unit before :meth:`observe` (a fleet member converting a price to lambda) call
+        it first."""
         if self.reference_bytes is None:
+            stream: Bitstream = feedback.encoded
             if feedback.config == self.space.reference:
                 self.reference_bytes = feedback.bytes
             else:
                 start = time.perf_counter()
-                size = compress(feedback.segment, self.space.reference).num_bytes
+                stream = self.sensor.compress(feedback.segment, self.space.reference)
                 spent = time.perf_counter() - start
                 self.charge(Overhead(camera_encodes=1, camera_seconds=spent))
-                self.reference_bytes = max(size, 1)
+                self.reference_bytes = max(stream.num_bytes, 1)
+            if "fps" not in self.space.reference:
+                self.reference_frames = len(stream.sent)
         return self.reference_bytes

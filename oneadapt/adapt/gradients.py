@@ -10,11 +10,15 @@ to 8 bits. The same map serves every knob (DNNGrad reuse).
 
 The map is used **raw** (as the original method does), so its size says how much accuracy
 is at stake: confident detections and empty frames give almost no gradient, detections near
-the score threshold a large one. It is divided by ``2 * max(objects, 1)``, the objects of
-interest the server detected in the back-propagated frames, which turns "soft detections
-gained or lost" into per-frame F1 (losing one of N matched objects costs about ``1 / (2N)``
-of F1). The camera's estimate (:func:`accuracy_at_stake`) then reads an accuracy change
-straight off the map.
+the score threshold a large one. It is divided by the task's :meth:`~oneadapt.tasks.base.
+Task.proxy_units` on the back-propagated items' outputs (detection: ``2 * max(objects, 1)``,
+since losing one of N matched objects costs about ``1 / (2N)`` of F1), which turns proxy
+units into accuracy. The camera's estimate (:func:`accuracy_at_stake`) then reads an
+accuracy change straight off the map.
+
+"Pixels" are those of the model's input tensor (:meth:`~oneadapt.models.base.Model.
+input_tensor`): RGB frames for video, the waveform (one row) for audio, the BEV grid for
+LiDAR.
 
 That first-order scale is right within a factor of about 2 for YOLOX on real clips
 (``oneadapt gradcheck``'s ``scale_ratio``). Calibrating it on the stream (re-encoding the
@@ -28,7 +32,9 @@ side).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic
 
 import numpy as np
 import torch
@@ -36,9 +42,9 @@ import torch
 from oneadapt.adapt.staleness import StalenessMeter
 from oneadapt.errors import OneAdaptError
 from oneadapt.media.codec import EncodedSegment
-from oneadapt.models.base import Model, to_tensor
+from oneadapt.models.base import Model
 from oneadapt.protocol.feedback import FeedbackMap, block_mean
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import OutputT, Task
 
 
 @dataclass(frozen=True)
@@ -102,40 +108,42 @@ def box_smooth(blocks: np.ndarray, kernel: int) -> np.ndarray:
 
 
 @dataclass
-class Backprop:
-    """One DNNGrad pass over some frames: the input-gradient magnitudes, and the detections
-    of the forward pass, which serve as the server's inference of those frames."""
+class Backprop(Generic[OutputT]):
+    """One DNNGrad pass over some items: the input-gradient magnitudes, and the outputs of
+    the forward pass, which serve as the server's inference of those items."""
 
     grad: np.ndarray
-    """|d proxy / d pixel| summed over channels, averaged over the frames [H, W]."""
-    objects: float
-    """Objects of interest detected per back-propagated frame (score above the threshold)."""
-    detections: list[Detections]
+    """|d proxy / d input| summed over channels, averaged over the items [H, W]."""
+    units: float
+    """The task's proxy units per unit of accuracy on these outputs (:meth:`Task.proxy_units`)."""
+    detections: list[OutputT]
+    """The items' outputs."""
     forward_seconds: float
     backward_seconds: float
 
 
-def pixel_grad(model: Model, task: DetectionTask, frames: np.ndarray) -> Backprop:
-    """One forward and one backward pass over ``frames`` [N, H, W, 3]. The gradient is zero
-    everywhere when nothing of interest is detected."""
-    x = to_tensor(frames, requires_grad=True)
+def pixel_grad(model: Model[OutputT], task: Task[OutputT], items: Sequence[np.ndarray]) -> Backprop:
+    """One forward and one backward pass over decoded ``items`` (frames [N, H, W, 3], audio,
+    scans). The gradient is zero everywhere when the proxy does not depend on the input
+    (nothing of interest detected)."""
+    x = model.input_tensor(items).requires_grad_(True)
     with torch.enable_grad():
         start = time.perf_counter()
-        dets = model.forward(x)
+        outputs = model.forward(x)
         forward_seconds = time.perf_counter() - start
-        proxy = sum((task.proxy(d) for d in dets), torch.zeros(()))
-        detections = [d.detach() for d in dets]
-        objects = float(np.mean([len(task.relevant(d)) for d in detections]))
+        proxy = sum((task.proxy(o) for o in outputs), torch.zeros(()))
+        detections = [o.detach() for o in outputs]
+        units = task.proxy_units(detections)
         if not proxy.requires_grad:
-            zero = np.zeros(frames.shape[1:3], np.float32)
-            return Backprop(zero, objects, detections, forward_seconds, 0.0)
+            zero = np.zeros(x.shape[-2:], np.float32)
+            return Backprop(zero, units, detections, forward_seconds, 0.0)
         # autograd.grad (not backward) skips the weight gradients nobody needs.
         (grad,) = torch.autograd.grad(proxy, x)
     backward_seconds = time.perf_counter() - start - forward_seconds
     grad = grad.abs().sum(dim=1).mean(dim=0).numpy().astype(np.float32)
     return Backprop(
         np.nan_to_num(grad, nan=0.0, posinf=0.0),
-        objects,
+        units,
         detections,
         forward_seconds,
         backward_seconds,
@@ -159,7 +167,7 @@ class DNNGradServer:
     """
 
     def __init__(
-        self, model: Model, task: DetectionTask, settings: DNNGradSettings | None = None
+        self, model: Model[OutputT], task: Task[OutputT], settings: DNNGradSettings | None = None
     ) -> None:
         self.model = model
         self.task = task
@@ -168,14 +176,14 @@ class DNNGradServer:
         self.last_passes = 0
         self.last_backward_seconds = 0.0
         """Backward passes and their seconds (the forward excluded) behind the latest map."""
-        self.last_inferred: dict[int, tuple[Detections, float]] = {}
-        """Per back-propagated frame (index into the decoded segment): its detections from
-        the forward pass and that pass's seconds per frame."""
+        self.last_inferred: dict[int, tuple[OutputT, float]] = {}
+        """Per back-propagated item (index into the decoded segment): its output from the
+        forward pass and that pass's seconds per item."""
         self._message: FeedbackMap | None = None
         self._staleness: StalenessMeter | None = None
         self._stale_curve: tuple[float, ...] | None = None
 
-    def record(self, second: int, encoded: EncodedSegment, outputs: list[Detections]) -> None:
+    def record(self, second: int, encoded: EncodedSegment, outputs: list[OutputT]) -> None:
         """The server's output for every frame of a segment it inferred (after
         :meth:`feedback`, which may have supplied some of them)."""
         if self._staleness is None:  # ages up to a segment: even 1 fps makes pairs
@@ -191,9 +199,9 @@ class DNNGradServer:
             self.last_passes, self.last_backward_seconds, self.last_inferred = 0, 0.0, {}
             return self._message
         picks = backprop_indices(encoded.sent, s.frames)
-        result = pixel_grad(self.model, self.task, encoded.decoded[picks])
+        result = pixel_grad(self.model, self.task, [encoded.decoded[i] for i in picks])
         values = box_smooth(block_mean(result.grad, s.block), s.kernel)
-        values /= 2.0 * max(result.objects, 1.0)
+        values /= result.units
         if self._previous is not None and self._previous.shape == values.shape and s.ema > 0:
             values = (1.0 - s.ema) * values + s.ema * self._previous
         self._previous = values
@@ -206,6 +214,6 @@ class DNNGradServer:
         curve = self._staleness.take() if self._staleness else None
         self._stale_curve = self._stale_curve if curve is None else curve
         self._message = FeedbackMap.quantize(
-            second, s.block, encoded.decoded.shape[1:3], values, s.max_bytes, self._stale_curve
+            second, s.block, result.grad.shape, values, s.max_bytes, self._stale_curve
         )
         return self._message

@@ -9,19 +9,21 @@ caused itself (:class:`Overhead`) so that adaptation cost is charged to the meth
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.codec import EncodedSegment
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Segment
 from oneadapt.protocol.feedback import FeedbackMap
 
 if TYPE_CHECKING:  # server-side types: the camera's policies must not import torch
     from oneadapt.inference_cache import Detector
-    from oneadapt.tasks.detection import Detections, DetectionTask
+    from oneadapt.tasks.base import Task
+    from oneadapt.tasks.detection import Detections
 
 
 @dataclass
@@ -80,12 +82,15 @@ class SecondPass:
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """What a policy may use besides feedback: the knob space, and for profiling baselines
-    the server's detector (cached) and the task that scores configurations."""
+    """What a policy may use besides feedback: the knob space, the sensor's coding, and for
+    profiling baselines the server's detector (cached) and the task that scores
+    configurations."""
 
     space: ConfigSpace
     detector: Detector | None = None
-    task: DetectionTask | None = None
+    task: Task | None = None
+    sensor: Modality = field(default_factory=lambda: modality("video"))
+    """How the sensor codes segments and how its DNN input looks (InputGrad)."""
 
 
 class Policy(abc.ABC):

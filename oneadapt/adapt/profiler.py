@@ -19,9 +19,9 @@ from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import Configuration
-from oneadapt.media.codec import encode
+from oneadapt.media.modality import Modality, content_key, modality
 from oneadapt.media.sources import Segment
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import Output, Task
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,10 @@ class Profiled:
     encode_seconds: float
 
 
-def segment_key(segment: Segment) -> tuple[int, str]:
-    """Identity of a segment's content, so memoised results never cross videos."""
-    digest = hashlib.blake2b(np.ascontiguousarray(segment.frames).data, digest_size=16)
-    return segment.index, digest.hexdigest()
+def segment_key(segment: Segment, sensor: Modality | None = None) -> tuple[int, str]:
+    """Identity of a segment's content (``sensor`` default video), so memoised results never
+    cross sources."""
+    return segment.index, content_key((sensor or modality("video")).items(segment))
 
 
 class Profiler:
@@ -50,18 +50,25 @@ class Profiler:
     reference measurement of a second is likewise computed once and shared.
     """
 
-    def __init__(self, detector: Detector, task: DetectionTask, reference: Configuration) -> None:
+    def __init__(
+        self,
+        detector: Detector,
+        task: Task,
+        reference: Configuration,
+        sensor: Modality | None = None,
+    ) -> None:
+        self.sensor = sensor or modality("video")
         self.detector = detector
         self.task = task
         self.reference_config = reference
-        self._references: dict[tuple[int, str], tuple[Profiled, list[Detections]]] = {}
+        self._references: dict[tuple[int, str], tuple[Profiled, list[Output]]] = {}
         self._measured: dict[tuple[tuple[int, str], Configuration, str], Profiled] = {}
         self._last: tuple[Segment, tuple[int, str]] | None = None
 
     def _key(self, segment: Segment) -> tuple[int, str]:
         """:func:`segment_key`, hashed once for consecutive calls on the same segment."""
         if self._last is None or self._last[0] is not segment:
-            self._last = (segment, segment_key(segment))
+            self._last = (segment, segment_key(segment, self.sensor))
         return self._last[1]
 
     @classmethod
@@ -71,12 +78,14 @@ class Profiler:
                 "a profiling policy needs the server's detector and task.",
                 "Build its PolicyContext with detector= and task=.",
             )
-        return cls(context.detector, context.task, context.space.reference)
+        return cls(context.detector, context.task, context.space.reference, context.sensor)
 
-    def _reference_entry(self, segment: Segment) -> tuple[Profiled, list[Detections]]:
+    def _reference_entry(self, segment: Segment) -> tuple[Profiled, list[Output]]:
         key = self._key(segment)
         if key not in self._references:
-            m = measure(segment, self.reference_config, self.detector, self.task, None)
+            m = measure(
+                segment, self.reference_config, self.detector, self.task, None, sensor=self.sensor
+            )
             slim = Profiled(1.0, m.bytes, m.frames_inferred, m.dnn_seconds, m.encode_seconds)
             self._references[key] = (slim, m.detections)
         return self._references[key]
@@ -84,7 +93,7 @@ class Profiler:
     def reference(self, segment: Segment) -> Profiled:
         return self._reference_entry(segment)[0]
 
-    def reference_detections(self, segment: Segment) -> list[Detections]:
+    def reference_detections(self, segment: Segment) -> list[Output]:
         return self._reference_entry(segment)[1]
 
     def measure(
@@ -98,8 +107,10 @@ class Profiler:
         key = (self._key(segment), config, mark)
         if key not in self._measured:
             reference = self.reference_detections(segment)
-            coded = encode(segment, config, saliency=saliency)
-            m = measure(segment, config, self.detector, self.task, reference, coded)
+            coded = self.sensor.encode(segment, config, saliency=saliency)
+            m = measure(
+                segment, config, self.detector, self.task, reference, coded, sensor=self.sensor
+            )
             self._measured[key] = Profiled(
                 m.accuracy, m.bytes, m.frames_inferred, m.dnn_seconds, m.encode_seconds
             )
@@ -108,7 +119,7 @@ class Profiler:
     def informative(self, segment: Segment) -> bool:
         """Whether profiling on ``segment`` can teach anything: its reference output holds an
         object of interest (otherwise every configuration scores 1.0 against it)."""
-        return self.task.has_objects(self.reference_detections(segment))
+        return self.task.informative(self.reference_detections(segment))
 
     def cost(
         self,

@@ -17,28 +17,29 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import Generic
 
 import numpy as np
 
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import OutputT, Task
 
 
-class StalenessMeter:
+class StalenessMeter(Generic[OutputT]):
     """Accumulates, over pairs of sent frames of one stream at most ``max_age`` frames apart,
     the mean ``1 - accuracy(older output, newer output)`` per age in frames.
 
     Pairs span segment boundaries but not gaps (a lost second says nothing about motion).
     """
 
-    def __init__(self, task: DetectionTask, max_age: int) -> None:
+    def __init__(self, task: Task[OutputT], max_age: int) -> None:
         self.task = task
         self.max_age = max_age
-        self._recent: deque[tuple[int, Detections]] = deque()
+        self._recent: deque[tuple[int, OutputT]] = deque()
         self._loss = np.zeros(max_age + 1)
         self._pairs = np.zeros(max_age + 1)
 
     def observe(
-        self, second: int, sent: np.ndarray, frames: int, outputs: Sequence[Detections]
+        self, second: int, sent: np.ndarray, frames: int, outputs: Sequence[OutputT]
     ) -> None:
         """``outputs``: the server's output for each of the segment's ``frames`` frames
         (unsent frames repeat a sent one; only the sent frames' own outputs are used)."""

@@ -24,6 +24,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,12 +42,13 @@ from oneadapt.evaluate.report import mean_curves, render_report
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector, InferenceCache
 from oneadapt.inputs import check_policy
-from oneadapt.knobs import ConfigSpace, KnobLists
+from oneadapt.knobs import KnobLists
+from oneadapt.media.modality import modality_of
 from oneadapt.media.sources import Source, open_source
 from oneadapt.models.base import Model
 from oneadapt.models.registry import load_model
 from oneadapt.storage import OutputDir, atomic_path, atomic_write_text
-from oneadapt.tasks.detection import DEFAULT_CLASSES, DetectionTask
+from oneadapt.tasks.base import Task
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
 UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg", "dds")
@@ -58,22 +60,22 @@ BUDGET_START_LAMBDA = 0.1
 PROFILING_BASELINES = ("awstream", "chameleon", "reducto", "accmpeg")
 
 
-def open_video(spec: str | Source, fps: int, seconds: int | None) -> Source:
-    """A source from a path, URL or ``scene[:SEED]`` spec (a :class:`Source` passes through)."""
-    if isinstance(spec, Source):
+def open_video(spec: str | Path | Any, fps: int, seconds: int | None) -> Any:
+    """A source from a spec (:func:`open_source`: a path, URL, ``scene[:SEED]``,
+    ``speech[:SEED]``, ``lidar[:SEED]``); an opened source of any kind passes through."""
+    if not isinstance(spec, str | Path):
         return spec
     return open_source(spec, fps=fps, scene_seconds=seconds or 60)
 
 
-def backward_frame_ratio(model: Model, task: DetectionTask, frame: np.ndarray) -> float:
+def backward_frame_ratio(model: Model, task: Task, item: np.ndarray) -> float:
     """Seconds of one DNNGrad backward pass over those of its forward pass (PyTorch, same
-    frame, median of three after a warm-up): how many inferred frames one backward pass
+    item, median of three after a warm-up): how many inferred items one backward pass
     is worth. The forward pass itself is the frame's inference (:class:`DNNGradServer`), so
     only the backward is extra. Comparing like with like keeps the choice of inference
     backend (onnxruntime is faster than PyTorch here) out of the method's cost."""
-    frames = frame[None]
-    pixel_grad(model, task, frames)
-    passes = [pixel_grad(model, task, frames) for _ in range(3)]
+    pixel_grad(model, task, [item])
+    passes = [pixel_grad(model, task, [item]) for _ in range(3)]
     ratios = [p.backward_seconds / max(p.forward_seconds, 1e-9) for p in passes]
     return float(np.median(ratios))
 
@@ -243,7 +245,7 @@ def bench(
     analysis_fps: int = 10,
     progress: bool = True,
     knobs: KnobLists | None = None,
-    classes: Sequence[str] = DEFAULT_CLASSES,
+    classes: Sequence[str] | None = None,
     gpu_weight: float = DEFAULT_GPU_WEIGHT,
     best_fixed_seconds: int = 5,
     grad_settings: DNNGradSettings | None = None,
@@ -282,13 +284,15 @@ def bench(
             "Give each video once, under distinct names (their points would merge).",
         )
     model = load_model(model_spec) if isinstance(model_spec, str) else model_spec
-    task = DetectionTask.for_model(model.class_names, classes)
+    for source in sources:
+        modality_of(source).check_model(model)
+    task = model.task(classes)
     detector = Detector(model, InferenceCache())
     console = make_console(stderr=True)
     console.quiet = not progress
 
     first = next(sources[0].segments(1))
-    ratio = backward_frame_ratio(model, task, first.frames[0])
+    ratio = backward_frame_ratio(model, task, modality_of(sources[0]).items(first)[0])
     frames: list[pd.DataFrame] = []
     offline: dict[tuple[str, str, float], int] = {}
     budgets: list[dict] = []
@@ -300,7 +304,7 @@ def bench(
             "seconds": seconds,
             "analysis_fps": analysis_fps,
             "knobs": {name: list(values or []) for name, values in (knobs or {}).items()},
-            "classes": list(task.classes),
+            "task": repr(task),
             "gpu_weight": gpu_weight,
             "best_fixed_seconds": best_fixed_seconds,
             "dnngrad_every": grad_settings.interval,
@@ -310,11 +314,12 @@ def bench(
         resume,
     )
     for source in sources:
-        space = ConfigSpace.default(source.height, analysis_fps, **(knobs or {}))
+        sensor = modality_of(source)
+        space = sensor.space(source, analysis_fps, knobs)
         described = ", ".join(f"{k.title} {list(k.values)}" for k in space.knobs)
         spaces.append(f"{source.name}: {described}")
-        context = PolicyContext(space, detector, task)
-        profiler = Profiler(detector, task, space.reference)
+        context = PolicyContext(space, detector, task, sensor)
+        profiler = Profiler(detector, task, space.reference, sensor)
         references: dict | None = None
         own_overhead: dict[float, float] = {}  # oneadapt's overhead frames/s, per lambda
         runs = [(name, lam) for name in run_order(policies) for lam in lambdas]
@@ -360,7 +365,7 @@ def bench(
                     **mode,
                 )
                 df = run_policy(
-                    source, policy, detector, task, space, seconds, progress, grad_settings
+                    source, policy, detector, task, space, seconds, progress, grad_settings, sensor
                 )
                 df["reference_bytes"] = df["second"].map(reference_bytes)
                 df["reference_frames"] = df["second"].map(reference_frames)

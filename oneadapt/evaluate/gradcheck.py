@@ -30,9 +30,10 @@ from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_gradcheck
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Source
 from oneadapt.storage import atomic_write_text
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 
 def operating_points(space: ConfigSpace) -> list[Configuration]:
@@ -122,32 +123,34 @@ def summarize(records: list[dict], lambdas: Sequence[float] = DECISION_LAMBDAS) 
 def gradcheck(
     source: Source,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     configs: Sequence[Configuration] | None = None,
     seconds: int | None = None,
     settings: DNNGradSettings | None = None,
     progress: bool = True,
     lambdas: Sequence[float] = DECISION_LAMBDAS,
+    sensor: Modality | None = None,
 ) -> dict:
     """Estimated vs measured accuracy change of one step along each knob, at each operating
     point in ``configs`` (default :func:`operating_points`) for every second of ``source``.
 
     Returns the :func:`summarize` figures (decision agreement at ``lambdas``) plus
-    ``records`` and the points used.
+    ``records`` and the points used. ``sensor`` codes the segments (default video).
     """
+    sensor = sensor or modality("video")
     points = [space.validate(c) for c in (configs or operating_points(space))]
     servers = {p: DNNGradServer(detector.model, task, settings) for p in points}
     records: list[dict] = []
     with Progress(disable=not progress, transient=True) as bar:
         job = bar.add_task("gradcheck", total=seconds)
         for segment in source.segments(seconds):
-            ref = measure(segment, space.reference, detector, task, None)
+            ref = measure(segment, space.reference, detector, task, None, sensor=sensor)
             for point in points:
-                here = measure(segment, point, detector, task, ref.detections)
+                here = measure(segment, point, detector, task, ref.detections, sensor=sensor)
                 grad_map = servers[point].feedback(segment.index, here.encoded)
                 servers[point].record(segment.index, here.encoded, here.detections)
-                probes, _ = probe_knobs(segment, here.encoded, space.knobs, grad_map)
+                probes, _ = probe_knobs(segment, here.encoded, space.knobs, grad_map, sensor=sensor)
                 for probe in probes:
                     there = measure(
                         segment,
@@ -155,6 +158,7 @@ def gradcheck(
                         detector,
                         task,
                         ref.detections,
+                        sensor=sensor,
                     )
                     d_res = resource(
                         there.bytes, there.frames_inferred, ref.bytes, ref.frames_inferred

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Generic
 
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import Configuration
-from oneadapt.media.codec import EncodedSegment, encode, frame_owner
+from oneadapt.media.codec import EncodedSegment, frame_owner
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Segment
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import OutputT, Task
 
 
 @dataclass
-class Measurement:
+class Measurement(Generic[OutputT]):
     config: Configuration
     accuracy: float
     bytes: int
@@ -25,8 +27,8 @@ class Measurement:
     dnn_seconds: float
     encode_seconds: float
     cached_frames: int
-    detections: list[Detections]
-    """Per frame of the segment (unsent frames reuse the last sent frame's result)."""
+    detections: list[OutputT]
+    """Per item of the segment (unsent items carry over a sent one's, :meth:`Task.carry_over`)."""
     encoded: EncodedSegment
 
     def row(self) -> dict[str, float | int]:
@@ -44,36 +46,40 @@ class Measurement:
 
 def infer_encoded(
     encoded: EncodedSegment,
-    detector: Detector,
-    known: Mapping[int, tuple[Detections, float]] | None = None,
-) -> tuple[list[Detections], float, int]:
-    """Server side: infer the sent frames only; unsent frames reuse the last result.
+    detector: Detector[OutputT],
+    task: Task[OutputT],
+    known: Mapping[int, tuple[OutputT, float]] | None = None,
+) -> tuple[list[OutputT], float, int]:
+    """Server side: infer the sent items only; the task carries their outputs over to the
+    unsent ones.
 
-    ``known`` holds detections the server already has for some decoded frames (keyed by
+    ``known`` holds outputs the server already has for some decoded items (keyed by
     index into ``encoded.decoded``, as :class:`DNNGradServer` gives them)."""
-    sent_frames = encoded.decoded[encoded.sent]
-    position = {int(frame): i for i, frame in enumerate(encoded.sent)}
+    sent_items = [encoded.decoded[int(i)] for i in encoded.sent]
+    position = {int(item): i for i, item in enumerate(encoded.sent)}
     already = {position[i]: v for i, v in (known or {}).items() if i in position}
-    result = detector.detect(sent_frames, already)
+    result = detector.detect(sent_items, already)
     owner = frame_owner(encoded.sent, len(encoded.decoded))
-    return [result.detections[i] for i in owner], result.seconds, result.cached
+    return task.carry_over(result.outputs, owner), result.seconds, result.cached
 
 
 def measure(
     segment: Segment,
     config: Configuration,
-    detector: Detector,
-    task: DetectionTask,
-    reference: list[Detections] | None,
+    detector: Detector[OutputT],
+    task: Task[OutputT],
+    reference: list[OutputT] | None,
     encoded: EncodedSegment | None = None,
-    known: Mapping[int, tuple[Detections, float]] | None = None,
-) -> Measurement:
+    known: Mapping[int, tuple[OutputT, float]] | None = None,
+    sensor: Modality | None = None,
+) -> Measurement[OutputT]:
     """Encode, decode and infer ``segment`` under ``config``; score it against ``reference``
     (``None`` means this is the reference itself, which scores 1). ``encoded`` is the
-    segment already encoded under ``config``; ``known`` as in :func:`infer_encoded`."""
+    segment already encoded under ``config``; ``known`` as in :func:`infer_encoded`;
+    ``sensor`` codes the segment (default video)."""
     if encoded is None:
-        encoded = encode(segment, config)
-    dets, seconds, cached = infer_encoded(encoded, detector, known)
+        encoded = (sensor or modality("video")).encode(segment, config)
+    dets, seconds, cached = infer_encoded(encoded, detector, task, known)
     accuracy = 1.0 if reference is None else task.accuracy(dets, reference)
     return Measurement(
         config,

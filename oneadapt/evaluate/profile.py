@@ -18,9 +18,10 @@ from oneadapt.console import Progress
 from oneadapt.evaluate.measure import measure
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, knob_type
+from oneadapt.media.modality import Modality
 from oneadapt.media.sources import Source
 from oneadapt.storage import atomic_path
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 MEANS = ["accuracy", "kbps", "frames_inferred", "dnn_seconds", "encode_seconds"]
 
@@ -28,12 +29,14 @@ MEANS = ["accuracy", "kbps", "frames_inferred", "dnn_seconds", "encode_seconds"]
 def profile(
     source: Source,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     seconds: int | None = None,
     progress: bool = True,
+    sensor: Modality | None = None,
 ) -> pd.DataFrame:
-    """One row per (second, configuration): accuracy vs the reference, bytes, DNN work."""
+    """One row per (second, configuration): accuracy vs the reference, bytes, DNN work;
+    ``sensor`` codes the segments (default video)."""
     rows = []
     configs = list(space.grid())
     reference_config = space.reference
@@ -41,12 +44,14 @@ def profile(
     with Progress(disable=not progress, transient=True) as bar:
         task_id = bar.add_task(f"profiling {len(configs)} configurations", total=total)
         for segment in source.segments(seconds):
-            reference = measure(segment, reference_config, detector, task, None)
+            reference = measure(segment, reference_config, detector, task, None, sensor=sensor)
             for config in configs:
                 m = (
                     reference
                     if config == reference_config
-                    else measure(segment, config, detector, task, reference.detections)
+                    else measure(
+                        segment, config, detector, task, reference.detections, sensor=sensor
+                    )
                 )
                 rows.append({"second": segment.index, **m.row()})
                 bar.advance(task_id)

@@ -29,14 +29,14 @@ from oneadapt.evaluate.measure import measure
 from oneadapt.evaluate.plots import plot_run
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace
-from oneadapt.media.codec import encode
+from oneadapt.media.modality import Modality, modality
 from oneadapt.media.sources import Source
 from oneadapt.protocol.feedback import FeedbackMap
-from oneadapt.protocol.messages import detection_rows, segment_message
+from oneadapt.protocol.messages import output_rows, segment_message
 from oneadapt.runtime.analyzer import Analyzer
 from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.storage import atomic_path, atomic_write_text
-from oneadapt.tasks.detection import Detections, DetectionTask
+from oneadapt.tasks.base import Task
 
 METRICS = (
     "accuracy",
@@ -65,14 +65,17 @@ def run_policy(
     source: Source,
     policy: Policy,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     space: ConfigSpace,
     seconds: int | None = None,
     progress: bool = True,
     grad_settings: DNNGradSettings | None = None,
+    sensor: Modality | None = None,
 ) -> pd.DataFrame:
     """One row per second (:func:`columns`): the configuration used, its accuracy
-    against the reference, bytes, DNN work, and the policy's adaptation overhead."""
+    against the reference, bytes, DNN work, and the policy's adaptation overhead;
+    ``sensor`` codes the segments (default video)."""
+    sensor = sensor or modality("video")
     transport = InProcessTransport(Analyzer(detector, task, grad_settings))
     grad_map: FeedbackMap | None = None
     rows = []
@@ -80,11 +83,10 @@ def run_policy(
         job = bar.add_task(f"{source.name}", total=seconds, status="")
         for segment in source.segments(seconds):
             config = space.validate(policy.decide(segment.index, segment))
-            encoded = encode(segment, config, saliency=policy.saliency())
-            size = (segment.width, segment.height)
-            times = segment.timestamps.tolist()
+            encoded = sensor.encode(segment, config, saliency=policy.saliency())
+            size, times = sensor.size(segment), sensor.times(segment)
             message = segment_message(
-                "run", segment.index, encoded, size, times, policy.wants_dnn_grad
+                "run", segment.index, encoded, size, times, policy.wants_dnn_grad, sensor.name
             )
             reply = transport.analyze(message)
             if reply.feedback:  # a backward pass ran; in between the camera keeps the last map
@@ -95,7 +97,7 @@ def run_policy(
                     backward_seconds=reply.backward_seconds,
                 )
             )
-            found = [Detections.from_array(boxes) for boxes in detection_rows(reply)]
+            found = [task.from_array(rows) for rows in output_rows(reply)]
             sent, inferred = encoded.num_bytes, reply.frames_inferred
             dnn_seconds, encode_seconds = reply.dnn_seconds, encoded.encode_seconds
             second = policy.second_pass(segment, encoded, found)
@@ -106,7 +108,7 @@ def run_policy(
                 encode_seconds += second.encode_seconds
             accuracy = 1.0  # the reference scores itself 1
             if config != space.reference or second is not None:
-                ref = measure(segment, space.reference, detector, task, None)
+                ref = measure(segment, space.reference, detector, task, None, sensor=sensor)
                 accuracy = task.accuracy(found, ref.detections)
             policy.observe(Feedback(segment.index, config, segment, encoded, grad_map))
             spent = policy.take_overhead()

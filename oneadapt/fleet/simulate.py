@@ -26,7 +26,7 @@ from oneadapt.fleet.member import FleetPolicy
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace
 from oneadapt.media.sources import Source
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def simulate_fleet(
     streams: Sequence[Stream],
     rule: Rule,
     detector: Detector,
-    task: DetectionTask,
+    task: Task,
     lam: float = 0.3,
     grad_settings: DNNGradSettings | None = None,
     progress: bool = True,

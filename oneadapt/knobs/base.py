@@ -14,7 +14,7 @@ import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Stage(enum.Enum):
 
     ENCODER = "encoder parameter"
     SCALING = "scaling"
+    CROP = "crop"
     TEMPORAL = "temporal sampling"
     FRAME_FILTER = "frame filter"
     ROI = "ROI map"
@@ -109,6 +110,12 @@ class Knob:
     """Whether a larger value is cheaper (QP) rather than dearer (height)."""
     default_rank: ClassVar[int | None] = None
     """Its place in the default space; None: only in a space that asks for it."""
+    modality: ClassVar[str] = "video"
+    """The sensor whose segments it acts on (:mod:`oneadapt.media.modality`)."""
+    may_blind: ClassVar[bool] = True
+    """Whether its cheapest value may leave the DNN unable to see new content (then the
+    gradient policy only probes that value, :func:`~oneadapt.adapt.gradient_policy.
+    floor_position`)."""
 
     def __post_init__(self) -> None:
         if len(self.values) == 0:
@@ -133,8 +140,9 @@ class Knob:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, value: Value, plan: EncodePlan) -> EncodePlan:
-        """``plan`` with this knob at ``value``."""
+    def apply(cls, value: Value, plan: Any) -> Any:
+        """``plan`` with this knob at ``value`` (the modality's plan: an :class:`EncodePlan`
+        for video)."""
         raise NotImplementedError
 
     @classmethod

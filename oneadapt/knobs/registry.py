@@ -42,6 +42,8 @@ def knob_type(name: str) -> type[Knob]:
         ) from None
 
 
-def default_knobs() -> list[type[Knob]]:
-    """The knobs of a space that names no others, in their order."""
-    return [k for k in knob_types().values() if k.default_rank is not None]
+def default_knobs(modality: str = "video") -> list[type[Knob]]:
+    """The knobs of a ``modality``'s space that names no others, in their order."""
+    return [
+        k for k in knob_types().values() if k.default_rank is not None and k.modality == modality
+    ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from oneadapt.errors import ConfigurationError
 from oneadapt.knobs.base import Knob, StreamShape, Value
 from oneadapt.knobs.configuration import Configuration
-from oneadapt.knobs.registry import default_knobs, knob_type
+from oneadapt.knobs.registry import default_knobs, knob_type, knob_types
 
 KnobLists = Mapping[str, Sequence[Value] | None]
 """Values per knob name, as a command line gives them (None: the knob's defaults)."""
@@ -36,13 +36,24 @@ class ConfigSpace:
         return cls.build(StreamShape(source_height, analysis_fps), values)
 
     @classmethod
-    def build(cls, stream: StreamShape, values: KnobLists | None = None) -> ConfigSpace:
-        """The default knobs, then any other knob ``values`` names, in the order given;
-        every value checked for ``stream``, each knob's list sorted expensive first."""
+    def build(
+        cls, stream: StreamShape, values: KnobLists | None = None, modality: str = "video"
+    ) -> ConfigSpace:
+        """The ``modality``'s default knobs, then any other knob ``values`` names, in the
+        order given; every value checked for ``stream``, each knob's list sorted expensive
+        first. A knob of another modality is a :class:`ConfigurationError`."""
         values = values or {}
-        kinds = default_knobs()
+        kinds = default_knobs(modality)
         kinds += [knob_type(name) for name in values if knob_type(name) not in kinds]
-        return cls(tuple(kind.build(stream, values.get(kind.name)) for kind in kinds))
+        knobs = tuple(kind.build(stream, values.get(kind.name)) for kind in kinds)
+        foreign = [k.name for k in kinds if k.modality != modality]
+        if foreign:
+            own = [k.name for k in knob_types().values() if k.modality == modality]
+            raise ConfigurationError(
+                f"knob(s) {', '.join(foreign)} do not act on {modality} sources.",
+                f"Use the {modality} knobs: {', '.join(own)}.",
+            )
+        return cls(knobs)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ class AudioSource(abc.ABC):
 
     name: str
     sample_rate: int
+    modality = "audio"
 
     @abc.abstractmethod
     def segments(self, max_seconds: int | None = None) -> Iterator[AudioSegment]: ...

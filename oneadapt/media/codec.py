@@ -13,7 +13,7 @@ last sent one: that is exactly what the server-side DNN sees.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -47,10 +47,19 @@ class Bitstream:
 
 @dataclass
 class EncodedSegment(Bitstream):
-    """What the camera sends for one segment, and what the server decodes from it."""
+    """What a sensor sends for one segment, and what the server decodes from it (any
+    modality, :mod:`oneadapt.media.modality`)."""
 
-    decoded: np.ndarray
-    """uint8 RGB [T, H, W, 3] at the segment's size; unsent frames repeat the last sent."""
+    decoded: Sequence[np.ndarray]
+    """The model's input items, one per item of the segment (unsent ones repeat the last
+    sent): video, uint8 RGB [T, H, W, 3] at the segment's size; audio, one second of
+    float32 samples at the coded rate; LiDAR, one float32 xyz cloud per scan."""
+    framing: int = 0
+    """Bytes of ``data`` that only delimit its parts (not charged as bandwidth)."""
+
+    @property
+    def num_bytes(self) -> int:
+        return len(self.data) - self.framing
 
 
 def frame_owner(sent: np.ndarray, num_frames: int) -> np.ndarray:

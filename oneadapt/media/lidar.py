@@ -72,11 +72,17 @@ class KittiSource:
     snapshots, not a sequence, so no segment pretends they were taken a second apart."""
 
     rate = SCAN_RATE
+    modality = "lidar"
+    regimes: list[tuple[int, int, str]] = []
+    """No known content regimes (real scans)."""
 
     def __init__(self, paths: Sequence[str | Path]) -> None:
         if not paths:
             raise MediaError("no KITTI .bin files were given.", "Pass at least one .bin file.")
         self.paths = [Path(p) for p in paths]
+        for path in self.paths:
+            if not path.is_file():
+                raise MediaError(f"LiDAR file {path} does not exist.", "Check the path.")
         self.name = "kitti-" + "-".join(p.stem for p in self.paths)
 
     def segments(self, max_seconds: int | None = None) -> Iterator[LidarSegment]:

@@ -8,7 +8,6 @@ ordered value lists (most expensive first, as the gradient policy walks them) ar
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, fields
 
@@ -28,6 +27,8 @@ from oneadapt.media.lidar import LidarSegment, range_cut, voxel_downsample
 MAX_RANGE_M = 80.0
 """The widest range cut: returns beyond it are too sparse to detect on, and what it
 keeps lies inside Draco's fixed quantisation cube (+-CUBE_HALF_M)."""
+MAX_VOXEL_M = 10.0
+"""The coarsest voxel: a cube wider than a bus leaves one point per object or fewer."""
 LIDAR_KNOB_VALUES: dict[str, tuple[float, ...]] = {
     "max_range_m": (80.0, 50.0, 40.0, 30.0, 20.0),
     "voxel_m": (0.0, 0.1, 0.2, 0.3, 0.5),
@@ -55,9 +56,10 @@ class LidarSettings:
                 f"LiDAR range cut {self.max_range_m} m is invalid.",
                 f"Use a distance above 0 and at most {MAX_RANGE_M} m.",
             )
-        if not (0 <= self.voxel_m and math.isfinite(self.voxel_m)):
+        if not (0 <= self.voxel_m <= MAX_VOXEL_M):
             raise ConfigurationError(
-                f"LiDAR voxel size {self.voxel_m} m is invalid.", "Use 0 (off) or a positive size."
+                f"LiDAR voxel size {self.voxel_m} m is invalid.",
+                f"Use 0 (off) or a positive size of at most {MAX_VOXEL_M:g} m.",
             )
         if not (MIN_BITS <= self.bits <= MAX_BITS and MIN_LEVEL <= self.level <= MAX_LEVEL):
             raise ConfigurationError(

@@ -158,6 +158,7 @@ class LidarSceneSource:
     """Deterministic procedural LiDAR street; segments carry exact 3D boxes per scan."""
 
     class_names = LIDAR_CLASSES
+    modality = "lidar"
 
     def __init__(self, seed: int = 0, seconds: int = 60, rate: int = SCAN_RATE) -> None:
         if seconds < 1 or rate < 1:

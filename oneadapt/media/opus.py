@@ -22,10 +22,6 @@ import numpy as np
 from oneadapt.errors import ConfigurationError
 from oneadapt.media.audio import AudioSegment, resample
 
-SAMPLE_RATES = (16000, 8000)
-"""Sample-rate knob values, most expensive first (the rates Silero VAD runs at)."""
-BITRATES = (32000, 24000, 16000, 12000, 8000, 6000)
-"""Bitrate knob values in bit/s, most expensive first (libopus speech range)."""
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 

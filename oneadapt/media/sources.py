@@ -8,10 +8,12 @@ whose presentation time is ``<= t`` (what a viewer would see at that instant).
 from __future__ import annotations
 
 import abc
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -260,11 +262,46 @@ class VideoSource(Source):
             )
 
 
-def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Source:
-    """A source from a command-line spec: a video file, a stream URL, or the built-in
-    procedural street scene (``scene`` or ``scene:SEED``, ``scene_seconds`` long)."""
-    if str(spec) == "scene" or str(spec).startswith("scene:"):
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a")
+KITTI_SUFFIX = ".bin"
+PROCEDURAL = {"speech": "a speech scene", "lidar": "a LiDAR scene"}
+"""Spec prefixes of the procedural audio and LiDAR sources (``speech:SEED``, ``lidar:SEED``)."""
+
+
+def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Any:
+    """A source from a command-line spec; its kind of data (video, audio, LiDAR) follows from
+    it: a video file or stream URL; the built-in procedural street scene (``scene`` or
+    ``scene:SEED``), speech (``speech[:SEED]``) or LiDAR street (``lidar[:SEED]``, ``fps``
+    scans a second, at most the sensor's 10), each ``scene_seconds`` long; an audio file
+    (wav, flac, ...); a KITTI velodyne ``.bin`` scan, or a directory of them (one scan per
+    second)."""
+    text = str(spec)
+    kind, colon, seed = text.partition(":")
+    if kind == "scene":
         from oneadapt.media.scene import scene_from_spec
 
-        return scene_from_spec(str(spec), fps=fps, seconds=scene_seconds)
+        return scene_from_spec(text, fps=fps, seconds=scene_seconds)
+    if kind in PROCEDURAL and (not colon or re.fullmatch(r"-?[0-9]+", seed)):
+        from oneadapt.media.lidar import SCAN_RATE
+        from oneadapt.media.lidar_scene import LidarSceneSource
+        from oneadapt.media.speech_scene import SpeechScene
+
+        number = int(seed) if seed else 0
+        if kind == "speech":
+            return SpeechScene(seed=number, seconds=scene_seconds)
+        return LidarSceneSource(seed=number, seconds=scene_seconds, rate=min(fps, SCAN_RATE))
+    if kind in PROCEDURAL:
+        raise MediaError(
+            f"{text!r} is not {PROCEDURAL[kind]} spec.", f"Write '{kind}' or '{kind}:SEED'."
+        )
+    path = Path(text)
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        from oneadapt.media.audio import AudioFileSource
+
+        return AudioFileSource(path)
+    scans = sorted(path.glob(f"*{KITTI_SUFFIX}")) if path.is_dir() else []
+    if path.suffix.lower() == KITTI_SUFFIX or scans:
+        from oneadapt.media.lidar import KittiSource
+
+        return KittiSource(scans or [path])
     return VideoSource(spec, fps=fps)

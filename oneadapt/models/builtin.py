@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from oneadapt.media.scene import SCENE_CLASSES
-from oneadapt.models.base import Model
+from oneadapt.models.base import DetectionModel
 from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks, load_weights
 from oneadapt.tasks.detection import Detections
 
@@ -79,8 +79,8 @@ def decode(
     )
 
 
-class BuiltinModel(Model):
-    """The committed CenterNet weights behind the :class:`Model` interface."""
+class BuiltinModel(DetectionModel):
+    """The committed CenterNet weights behind the :class:`DetectionModel` interface."""
 
     class_names = SCENE_CLASSES
 

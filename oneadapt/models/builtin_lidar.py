@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from oneadapt.models.base import DetectionModel
 from oneadapt.models.centernet import PyramidCenterNet, cbr, corners, decode_peaks, load_weights
 from oneadapt.tasks.detection import Detections
 from oneadapt.tasks.lidar_detection import LIDAR_CLASSES
@@ -112,14 +113,16 @@ def decode(
     )
 
 
-class BuiltinLidarModel:
+class BuiltinLidarModel(DetectionModel):
     """The committed BEV weights: point clouds in, BEV detections out.
 
-    ``detect_grids`` is the differentiable path (DNNGrad on the BEV grid); ``forward``
-    also differentiates through the splatting to the points; ``infer`` is the fast path.
+    Its input tensor is the BEV grid of each scan (:func:`bev_grid`), so DNNGrad's map lies
+    on the grid (``detect_grids`` is the differentiable path); ``detect_scans`` also
+    differentiates through the splatting to the points; ``infer`` is the fast path.
     """
 
     class_names = LIDAR_CLASSES
+    modality = "lidar"
 
     def __init__(self, net: BevNet, weights_id: str) -> None:
         self.net = net.eval()
@@ -129,15 +132,20 @@ class BuiltinLidarModel:
         """Detections on BEV grids [N, CHANNELS, GRID, GRID]; scores carry gradients."""
         return decode(*self.net(grids))
 
-    def forward(self, scans: Sequence[torch.Tensor]) -> list[Detections]:
+    def detect_scans(self, scans: Sequence[torch.Tensor]) -> list[Detections]:
         """Detections on float xyz scans [N_i, 3]; scores carry gradients w.r.t. them."""
         return self.detect_grids(torch.stack([bev_grid(s) for s in scans]))
 
-    def infer(self, scans: Sequence[np.ndarray]) -> list[Detections]:
-        """Detections on xyz scans, without gradients."""
+    def input_tensor(self, items: Sequence[np.ndarray]) -> torch.Tensor:
+        """xyz scans -> their BEV grids [N, CHANNELS, GRID, GRID]."""
         with torch.no_grad():
-            tensors = [torch.from_numpy(np.ascontiguousarray(s, np.float32)) for s in scans]
-            return [d.detach() for d in self.forward(tensors)]
+            return torch.stack(
+                [bev_grid(torch.from_numpy(np.ascontiguousarray(s, np.float32))) for s in items]
+            )
+
+    def forward(self, x: torch.Tensor) -> list[Detections]:
+        """Detections on BEV grids (:meth:`input_tensor`)."""
+        return self.detect_grids(x)
 
 
 def load_builtin_lidar(path: Path | None = None) -> BuiltinLidarModel:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from oneadapt.errors import ModelError
-from oneadapt.models.base import Model, to_tensor
+from oneadapt.models.base import DetectionModel, to_tensor
 from oneadapt.tasks.detection import Detections, nms
 
 COCO_CLASSES: tuple[str, ...] = (
@@ -182,7 +182,7 @@ def _signature(proto: onnx.ModelProto) -> tuple[str, list[int], dict[str, list[i
     return inputs[0].name, dims(inputs[0]), outputs
 
 
-class OnnxDetector(Model):
+class OnnxDetector(DetectionModel):
     """A YOLOX / FastestDet / NanoDet ONNX file as a :class:`Model` with two backends."""
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Resolve a ``--model`` spec (path, name or ``builtin``) to a loaded :class:`Model`."""
+"""Resolve a ``--model`` spec (path, name, ``builtin``, ``builtin-lidar`` or ``silero-vad``)
+to a loaded :class:`Model`; the model decides the task and the kind of source it takes."""
 
 from __future__ import annotations
 
@@ -20,10 +21,23 @@ KNOWN_MODELS: dict[str, tuple[str, ...]] = {
 }
 
 
+PACKAGED = ("builtin", "builtin-lidar", "silero-vad")
+"""Models that ship with the package (or its dependencies): no download, no file."""
+
+
 def load_model(spec: str) -> Model:
-    """``builtin``, a path to an ``.onnx`` file, or a name found in :func:`models_dir`."""
+    """``builtin`` (video detector), ``builtin-lidar`` (BEV detector), ``silero-vad`` (voice
+    activity), a path to an ``.onnx`` detector, or a name found in :func:`models_dir`."""
     if spec == "builtin":
         return _load_builtin()
+    if spec == "builtin-lidar":
+        from oneadapt.models.builtin_lidar import load_builtin_lidar
+
+        return load_builtin_lidar()
+    if spec == "silero-vad":
+        from oneadapt.models.silero_vad import SileroVadModel, load_silero_vad
+
+        return SileroVadModel(load_silero_vad())
     path = Path(spec).expanduser()
     if path.suffix or "/" in spec or path.exists():
         return _load_file(path)
@@ -39,7 +53,7 @@ def load_model(spec: str) -> Model:
         )
     present = sorted(p.stem for p in directory.glob("*.onnx")) if directory.is_dir() else []
     raise ModelError(
-        f"unknown model {spec!r}; known names: {', '.join(['builtin', *KNOWN_MODELS])}"
+        f"unknown model {spec!r}; known names: {', '.join([*PACKAGED, *KNOWN_MODELS])}"
         + (f"; files in {directory}: {', '.join(present)}." if present else "."),
         "Run `oneadapt models pull NAME` or pass the path to an .onnx file.",
     )

@@ -33,12 +33,16 @@ def block_mean(x: np.ndarray, block: int) -> np.ndarray:
     return sums / np.outer(rows, cols)
 
 
-def accuracy_at_stake(squared_error: np.ndarray, weights: np.ndarray, block: int) -> float:
-    """Estimated accuracy (F1) change of an input change with per-block error energy
-    ``squared_error`` under the DNNGrad map ``weights``: ``block * sqrt(sum w^2 e)``, the
-    first-order change of the proxy when pixel errors are independent of the gradient's signs
-    (the gradient taken as uniform within a block)."""
-    return float(block * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
+def accuracy_at_stake(
+    squared_error: np.ndarray, weights: np.ndarray, block: int, rows: int | None = None
+) -> float:
+    """Estimated accuracy change of an input change with per-block error energy
+    ``squared_error`` under the DNNGrad map ``weights``: ``sqrt(pixels) * sqrt(sum w^2 e)``,
+    the first-order change of the proxy when pixel errors are independent of the gradient's
+    signs (the gradient taken as uniform within a block of ``pixels = block * rows`` input
+    values; ``rows`` None: ``block``, a square block; 1 for a one-row input, audio)."""
+    pixels = block * (block if rows is None else rows)
+    return float(np.sqrt(pixels) * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ class FeedbackMap:
             if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
                 return message
             step *= 2
+
+    @property
+    def block_rows(self) -> int:
+        """Input rows one block spans (fewer than ``block`` only for a shorter input)."""
+        return min(self.block, self.frame_height)
 
     def weights(self) -> np.ndarray:
         """Dequantized per-block gradient magnitudes, float32."""

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import av
 import numpy as np
 
 from oneadapt.errors import OneAdaptError
 from oneadapt.knobs import Configuration, knob_type, knob_types
-from oneadapt.media.codec import EncodedSegment, decode, frame_owner
+from oneadapt.media.codec import EncodedSegment, frame_owner
+from oneadapt.media.modality import modality
 from oneadapt.protocol import oneadapt_pb2 as pb
 
 MAX_FRAMES = 240
-"""Frames per 1-second segment a server accepts (analysis runs at up to 60 fps)."""
-MAX_SIDE = 4096
+"""Items per 1-second segment a server accepts (analysis runs at up to 60 fps)."""
 
 
 class InvalidMessage(ValueError):
@@ -53,18 +52,20 @@ def segment_message(
     size: tuple[int, int],
     capture_times: Sequence[float],
     want_feedback: bool,
+    modality: str = "video",
 ) -> pb.Segment:
-    """The camera's message for one encoded second; ``size`` is the raw (width, height)."""
+    """The sensor's message for one encoded second; ``size`` is the raw (width, height)."""
     return pb.Segment(
         stream_id=stream_id,
         second=second,
         config=config_message(encoded.config),
-        h264=encoded.data,
+        payload=encoded.data,
         capture_times=list(capture_times),
         width=size[0],
         height=size[1],
         sent=[int(i) for i in encoded.sent],
         want_feedback=want_feedback,
+        modality="" if modality == "video" else modality,
     )
 
 
@@ -77,17 +78,19 @@ def parse_segment(data: bytes) -> pb.Segment:
 
 
 def received_segment(message: pb.Segment) -> EncodedSegment:
-    """Check ``message`` and decode its H.264 as the camera did (unsent frames repeat the
-    last sent one)."""
+    """Check ``message`` and decode its payload as the sensor did (unsent items repeat the
+    last sent one), with the codec of its modality."""
     frames = len(message.capture_times)
     sent = np.asarray(message.sent, dtype=np.int64)
     config = configuration(message.config)
+    try:
+        sensor = modality(message.modality or "video")
+    except OneAdaptError as exc:
+        raise InvalidMessage(f"bad modality ({exc.problem})") from None
     problems = [
         (not message.stream_id or len(message.stream_id) > 128, "stream_id must be 1-128 chars"),
         (not 1 <= frames <= MAX_FRAMES, f"{frames} capture times (1..{MAX_FRAMES} allowed)"),
-        (not (2 <= message.width <= MAX_SIDE and 2 <= message.height <= MAX_SIDE), "bad size"),
         (len(sent) == 0 or len(sent) > frames, "sent must list 1..frames indices"),
-        (not message.h264, "empty H.264 payload"),
     ]
     for bad, text in problems:
         if bad:
@@ -95,20 +98,29 @@ def received_segment(message: pb.Segment) -> EncodedSegment:
     if sent[0] < 0 or sent[-1] >= frames or np.any(np.diff(sent) <= 0):
         raise InvalidMessage("sent indices must increase within the segment")
     try:
-        decoded = decode(message.h264, message.width, message.height)
-    except (av.error.FFmpegError, ValueError) as exc:
-        raise InvalidMessage(f"undecodable H.264 ({exc})") from None
-    if len(decoded) != len(sent):
-        raise InvalidMessage(f"H.264 holds {len(decoded)} frames, {len(sent)} were sent")
+        decoded, framing = sensor.decode(
+            message.payload, config, (message.width, message.height), sent
+        )
+    except (ValueError, OneAdaptError) as exc:
+        raise InvalidMessage(str(exc)) from None
+    owner = frame_owner(sent, frames)
+    shown = decoded[owner] if isinstance(decoded, np.ndarray) else [decoded[i] for i in owner]
     return EncodedSegment(
         config=config,
-        data=message.h264,
+        data=message.payload,
         sent=sent,
-        decoded=decoded[frame_owner(sent, frames)],
+        decoded=shown,
         encode_seconds=0.0,
+        framing=framing,
     )
+
+
+def output_rows(analysis: pb.Analysis) -> list[np.ndarray]:
+    """Per item, the server's output as its container's flat float32 rows
+    (:meth:`oneadapt.tasks.base.Task.from_array` reads them back)."""
+    return [np.asarray(f.rows, np.float32) for f in analysis.frames]
 
 
 def detection_rows(analysis: pb.Analysis) -> list[np.ndarray]:
     """Per frame, the server's detections as float32 rows (x1, y1, x2, y2, score, class)."""
-    return [np.asarray(f.rows, np.float32).reshape(-1, 6) for f in analysis.frames]
+    return [rows.reshape(-1, 6) for rows in output_rows(analysis)]

@@ -18,7 +18,7 @@ from oneadapt.evaluate.measure import infer_encoded
 from oneadapt.inference_cache import Detector
 from oneadapt.protocol import oneadapt_pb2 as pb
 from oneadapt.protocol.messages import received_segment
-from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.base import Task
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Analyzer:
     """Answers Segment messages with Analysis messages; one instance serves every stream."""
 
     def __init__(
-        self, detector: Detector, task: DetectionTask, settings: DNNGradSettings | None = None
+        self, detector: Detector, task: Task, settings: DNNGradSettings | None = None
     ) -> None:
         self.detector = detector
         self.task = task
@@ -63,7 +63,7 @@ class Analyzer:
                 reply.backward_seconds = server.last_backward_seconds
                 if server.last_passes:
                     reply.feedback = grad_map.to_bytes()
-            detections, seconds, _ = infer_encoded(encoded, self.detector, known)
+            detections, seconds, _ = infer_encoded(encoded, self.detector, self.task, known)
             if message.want_feedback:
                 server.record(message.second, encoded, detections)
             dnn_seconds = time.perf_counter() - dnn_start

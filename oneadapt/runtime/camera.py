@@ -227,8 +227,8 @@ class Camera:
         return {
             "second": int(message.second),
             **configuration(message.config),
-            "bytes": len(message.h264),
-            "kbps": len(message.h264) * 8 / 1000,
+            "bytes": len(message.payload),
+            "kbps": len(message.payload) * 8 / 1000,
             "frames_inferred": 0,
             "dnn_seconds": 0.0,
             "encode_seconds": encoded.encode_seconds if encoded else 0.0,

@@ -95,7 +95,6 @@ def serve(
     from oneadapt.models.registry import load_model
     from oneadapt.runtime.analyzer import Analyzer
     from oneadapt.runtime.grpc_server import ServerSettings, run_server
-    from oneadapt.tasks.detection import DetectionTask
 
     detector_model = load_model(model)
     wanted = parse_classes(classes, detector_model.class_names)
@@ -107,7 +106,7 @@ def serve(
         finally:
             remote.shutdown()
         return
-    task = DetectionTask.for_model(detector_model.class_names, wanted)
+    task = detector_model.task(wanted)
     analyzer = Analyzer(
         Detector(detector_model, InferenceCache()), task, grad_settings(dnngrad_every)
     )

@@ -104,7 +104,7 @@ class AnalyticsService:
             "second": message.second,
             "status": status,
             **message.config.knobs,
-            "bytes": len(message.h264),
+            "bytes": len(message.payload),
             "frames_inferred": reply.frames_inferred if reply else 0,
             "backward_passes": passes,
             "feedback_bytes": feedback,

@@ -94,7 +94,7 @@ class ServerMetrics(_Metrics):
         self.dnn_seconds.inc(dnn_seconds)
         if status != "OK":
             return
-        self.kbps.labels(stream).set(len(message.h264) * 8 / 1000)
+        self.kbps.labels(stream).set(len(message.payload) * 8 / 1000)
         for knob, value in message.config.knobs.items():
             self.knob.labels(stream, knob).set(float(value))
         self.latency.labels(stream).observe(dnn_seconds)

@@ -117,11 +117,10 @@ def application(
             from oneadapt.inference_cache import Detector, InferenceCache
             from oneadapt.models.registry import load_model
             from oneadapt.runtime.analyzer import Analyzer
-            from oneadapt.tasks.detection import DetectionTask
 
             torch.set_num_threads(1)  # one core per replica (num_cpus above)
             detector_model = load_model(model)
-            task = DetectionTask.for_model(detector_model.class_names, classes)
+            task = detector_model.task(classes)
             self.analyzer = Analyzer(Detector(detector_model, InferenceCache()), task, settings)
             self.pid = os.getpid()
 

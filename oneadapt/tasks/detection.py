@@ -2,7 +2,8 @@
 
 Accuracy needs no human labels: a configuration's detections are compared with the
 same model's detections on the reference configuration (per-frame F1 at IoU >= 0.5,
-same class, score >= 0.5, over the classes of interest).
+same class, score >= 0.5, over the classes of interest). The built-in LiDAR detector's
+BEV boxes are scored by the same task (:mod:`oneadapt.tasks.lidar_detection`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from oneadapt.errors import ConfigurationError, ProtocolError
+from oneadapt.tasks.base import Task
+
 # Vehicles and persons, by COCO name; models with other vocabularies map onto these names.
 DEFAULT_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+
+
+ROW_FIELDS = 6
+"""x1, y1, x2, y2, score, class: float32 each."""
+_REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender."
 
 
 @dataclass
@@ -48,7 +57,20 @@ class Detections:
 
     @classmethod
     def from_array(cls, rows: np.ndarray) -> Detections:
-        t = torch.from_numpy(np.array(rows, np.float32).reshape(-1, 6))
+        """Detections from :meth:`to_array`'s rows (flat or [N, 6]); anything that is not
+        whole, finite rows with integer classes >= 0 raises :class:`ProtocolError`."""
+        flat = np.asarray(rows, np.float32).reshape(-1)
+        if len(flat) % ROW_FIELDS:
+            raise ProtocolError("detection rows are not whole records.", _REPAIR)
+        table = flat.reshape(-1, ROW_FIELDS)
+        classes = table[:, 5]
+        if (
+            not np.isfinite(table).all()
+            or (classes < 0).any()
+            or (classes != np.round(classes)).any()
+        ):
+            raise ProtocolError("detection rows hold invalid detections.", _REPAIR)
+        t = torch.from_numpy(table.copy())
         return cls(t[:, :4].clone(), t[:, 4].clone(), t[:, 5].long())
 
     def select(self, classes: Sequence[int], min_score: float = 0.0) -> Detections:
@@ -112,8 +134,10 @@ def frame_f1(pred: Detections, ref: Detections, iou_threshold: float = 0.5) -> f
 
 
 @dataclass(frozen=True)
-class DetectionTask:
+class DetectionTask(Task[Detections]):
     """What counts as correct (classes, thresholds) and the differentiable accuracy proxy."""
+
+    output_type = Detections
 
     classes: tuple[int, ...]
     """Class indices of interest in the model's vocabulary."""
@@ -127,8 +151,6 @@ class DetectionTask:
     ) -> DetectionTask:
         ids = tuple(i for i, n in enumerate(class_names) if n in set(wanted))
         if not ids:
-            from oneadapt.errors import ConfigurationError
-
             raise ConfigurationError(
                 f"the model knows none of the classes {list(wanted)}.",
                 f"Choose --classes among {list(class_names)[:20]}.",
@@ -138,17 +160,19 @@ class DetectionTask:
     def relevant(self, dets: Detections) -> Detections:
         return dets.select(self.classes, self.score_threshold)
 
-    def has_objects(self, frames: Sequence[Detections]) -> bool:
-        """Whether any frame holds an object of interest: a profile scored against a reference
-        without one rates every configuration 1.0 and learns nothing about the trade-off."""
-        return any(len(self.relevant(d)) > 0 for d in frames)
+    def informative(self, refs: Sequence[Detections]) -> bool:
+        """Whether any frame holds an object of interest."""
+        return any(len(self.relevant(d)) > 0 for d in refs)
 
     def frame_accuracy(self, pred: Detections, ref: Detections) -> float:
+        """Per-frame F1 (greedy matching, same class, IoU at least the threshold)."""
         return frame_f1(self.relevant(pred), self.relevant(ref), self.iou_threshold)
 
-    def accuracy(self, preds: Sequence[Detections], refs: Sequence[Detections]) -> float:
-        """Mean per-frame F1 over a segment."""
-        return float(np.mean([self.frame_accuracy(p, r) for p, r in zip(preds, refs, strict=True)]))
+    def proxy_units(self, outputs: Sequence[Detections]) -> float:
+        """``2 * max(objects, 1)`` with ``objects`` the mean count of objects of interest per
+        item: losing one of N matched objects costs about ``1 / (2N)`` of F1."""
+        objects = float(np.mean([len(self.relevant(d)) for d in outputs]))
+        return 2.0 * max(objects, 1.0)
 
     def proxy(self, dets: Detections) -> torch.Tensor:
         """Differentiable stand-in for accuracy: sum of sigmoid(k (score - threshold))."""

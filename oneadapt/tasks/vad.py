@@ -3,21 +3,56 @@
 Like detection, accuracy needs no human labels: a configuration's speech/non-speech
 decisions per 32-ms window are compared with the same model's decisions on the reference
 (raw) audio. Windows line up across sample rates (Silero VAD decides every 32 ms at both
-16 and 8 kHz), so the sample-rate knob is scored window by window too.
+16 and 8 kHz), so the sample-rate knob is scored window by window too. One item is one
+second of audio; its output is :class:`SpeechProbabilities`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from oneadapt.errors import ProtocolError
+from oneadapt.tasks.base import Task
+
+
+@dataclass
+class SpeechProbabilities:
+    """One second's speech probability per 32-ms window, [W] (may carry gradients)."""
+
+    probabilities: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.probabilities.shape[0])
+
+    def detach(self) -> SpeechProbabilities:
+        return SpeechProbabilities(self.probabilities.detach())
+
+    def to_array(self) -> np.ndarray:
+        """[W] float32."""
+        return self.probabilities.detach().cpu().numpy().astype(np.float32).reshape(-1)
+
+    @classmethod
+    def from_array(cls, rows: np.ndarray) -> SpeechProbabilities:
+        """From :meth:`to_array`'s values; anything but probabilities raises
+        :class:`ProtocolError`."""
+        values = np.asarray(rows, np.float32).reshape(-1)
+        if not (np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()):
+            raise ProtocolError(
+                "speech rows hold values that are not probabilities.",
+                "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender.",
+            )
+        return cls(torch.from_numpy(values.copy()))
+
 
 @dataclass(frozen=True)
-class VadTask:
+class VadTask(Task[SpeechProbabilities]):
     """What counts as speech (probability threshold) and the differentiable accuracy proxy."""
 
+    output_type = SpeechProbabilities
     threshold: float = 0.5
     proxy_sharpness: float = 20.0
 
@@ -25,18 +60,32 @@ class VadTask:
         """Speech (True) or not per window."""
         return np.asarray(probabilities) >= self.threshold
 
-    def accuracy(self, probabilities: np.ndarray, reference: np.ndarray) -> float:
+    def agreement(self, probabilities: np.ndarray, reference: np.ndarray) -> float:
         """Fraction of windows whose decision agrees with the reference's."""
         ours, theirs = self.decisions(probabilities), self.decisions(reference)
         if ours.shape != theirs.shape:
             raise ValueError(f"{ours.shape} windows against {theirs.shape} in the reference")
         return float(np.mean(ours == theirs))
 
-    def proxy(self, probabilities: torch.Tensor) -> torch.Tensor:
+    def frame_accuracy(self, pred: SpeechProbabilities, ref: SpeechProbabilities) -> float:
+        """Per-window decision agreement over one second."""
+        return self.agreement(pred.to_array(), ref.to_array())
+
+    def proxy(self, output: SpeechProbabilities) -> torch.Tensor:
         """Differentiable stand-in for accuracy: sum over windows of sigmoid(k (p - threshold)).
         Its gradient is largest at windows near the threshold, whose decision a small change
         of the input can flip; confident windows contribute almost nothing."""
-        return torch.sigmoid(self.proxy_sharpness * (probabilities - self.threshold)).sum()
+        return torch.sigmoid(self.proxy_sharpness * (output.probabilities - self.threshold)).sum()
+
+    def proxy_units(self, outputs: Sequence[SpeechProbabilities]) -> float:
+        """Windows per second: flipping one window's decision moves the proxy by about 1 and
+        the agreement by one window's share."""
+        return float(np.mean([max(len(o), 1) for o in outputs]))
+
+    def informative(self, refs: Sequence[SpeechProbabilities]) -> bool:
+        """Whether the reference hears speech in any window: on a second of noise only, every
+        configuration agrees with the reference's silence and profiling learns nothing."""
+        return any(self.decisions(r.to_array()).any() for r in refs)
 
 
 def speech_windows(speech: np.ndarray, window: int) -> np.ndarray:
