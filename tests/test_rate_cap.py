@@ -24,7 +24,9 @@ def test_fit_under_cap_steps_qp_first_until_the_second_fits() -> None:
     space = ConfigSpace.default(96, qp=(20, 30, 40, 50))
     lowest = {k.name: k.values[-1] for k in space.knobs}
     config = space.reference
-    size = {q: compress(segment, config.with_knob("qp", q)).num_bytes * 8 / 1000 for q in (20, 30, 40)}
+    size = {
+        q: compress(segment, config.with_knob("qp", q)).num_bytes * 8 / 1000 for q in (20, 30, 40)
+    }
     assert size[20] > size[30] > size[40]
     cap = (size[30] + size[40]) / 2
     fitted, spent = fit_under_cap(segment, config, space.knobs, lowest, cap)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from functools import cache
+from typing import TypeVar
 
 from oneadapt.errors import ConfigurationError
-from oneadapt.knobs.base import Knob
+from oneadapt.knobs.base import Knob, StreamShape, Value
+
+PlanT = TypeVar("PlanT")
 
 PACKAGE = __name__.rpartition(".")[0]
 
@@ -47,3 +51,14 @@ def default_knobs(modality: str = "video") -> list[type[Knob]]:
     return [
         k for k in knob_types().values() if k.default_rank is not None and k.modality == modality
     ]
+
+
+def apply_knobs(
+    config: Mapping[str, Value], plan: PlanT, stream: StreamShape | None = None
+) -> PlanT:
+    """``plan`` with every knob of ``config`` applied in turn, each value checked first: how
+    every modality turns a configuration into its coding plan."""
+    for name, value in config.items():
+        kind = knob_type(name)
+        plan = kind.apply(kind.check(value, stream), plan)
+    return plan

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from oneadapt.errors import OneAdaptError
-from oneadapt.knobs import ConfigSpace, Configuration, KnobLists, knob_type
+from oneadapt.knobs import ConfigSpace, Configuration, KnobLists, apply_knobs
 from oneadapt.knobs.bitrate import BITRATES
 from oneadapt.media import opus
 from oneadapt.media.audio import AudioSegment, AudioSource, resample
@@ -45,11 +45,7 @@ def front_end() -> SileroVAD:
 
 def plan(config: Configuration, raw_rate: int) -> OpusPlan:
     """``config``'s coding, starting from the raw rate at the dearest bitrate."""
-    result = OpusPlan(raw_rate, BITRATES[0])
-    for name, value in config.items():
-        kind = knob_type(name)
-        result = kind.apply(kind.check(value), result)
-    return result
+    return apply_knobs(config, OpusPlan(raw_rate, BITRATES[0]))
 
 
 class AudioModality(Modality):

@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from oneadapt.errors import ConfigurationError
-from oneadapt.knobs import Configuration, EncodePlan, StreamShape, knob_type
+from oneadapt.knobs import Configuration, EncodePlan, StreamShape, apply_knobs
 from oneadapt.media.frame_filter import select
 from oneadapt.media.roi import BLOCK, rate_control, region_marker
 from oneadapt.media.sources import Segment
@@ -93,9 +93,7 @@ def plan(segment: Segment, config: Configuration, saliency: np.ndarray | None = 
         blocks=grid,
         saliency=saliency,
     )
-    for name, value in config.items():
-        kind = knob_type(name)
-        result = kind.apply(kind.check(value, stream), result)
+    result = apply_knobs(config, result, stream)
     if result.filters:
         result = replace(result, sent=select(segment.frames, result.sent, result.filters))
     return result

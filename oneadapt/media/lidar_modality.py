@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from oneadapt.errors import OneAdaptError
-from oneadapt.knobs import ConfigSpace, Configuration, KnobLists, knob_type
+from oneadapt.knobs import ConfigSpace, Configuration, KnobLists, apply_knobs
 from oneadapt.media.codec import EncodedSegment
 from oneadapt.media.draco import draco_decode
 from oneadapt.media.lidar import LidarSegment
@@ -27,11 +27,7 @@ from oneadapt.models.builtin_lidar import bev_grid
 
 def settings(config: Configuration) -> LidarSettings:
     """``config``'s coding: each knob sets its field of the default settings."""
-    result = LidarSettings()
-    for name, value in config.items():
-        kind = knob_type(name)
-        result = kind.apply(kind.check(value), result)
-    return result
+    return apply_knobs(config, LidarSettings())
 
 
 class LidarModality(Modality):
