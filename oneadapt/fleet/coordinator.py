@@ -114,7 +114,7 @@ class SharedPrice(Rule):
     The price starts where the streams' starting lambda puts it on an average stream
     (``lam / mean reference kbit/s``) and then follows the multiplicative dual update on
     ``total / target - 1``, never below :data:`PRICE_FLOOR`. ``target`` is what keeps
-    every :data:`WINDOW`-second window within the budget (:meth:`allowance`, never under
+    every :data:`WINDOW`-second window within the budget (:func:`window_cap`, never under
     :data:`TARGET_FLOOR` of the budget), so that overspending (a joining stream's first
     second at its reference configuration, a burst) is paid back within the window rather
     than averaged away. The same window rule caps every stream's next second
