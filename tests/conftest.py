@@ -1,4 +1,5 @@
-"""Shared fixtures. Tests that need ../shared/data skip with a message when it is absent."""
+"""Shared fixtures. Tests that need ../shared/data skip with a message when it is absent;
+tests that need only *a* real video file use :func:`scene_clip`, written here."""
 
 from __future__ import annotations
 
@@ -46,9 +47,44 @@ def yolox_highway(shared_data: Path):
 
 
 @pytest.fixture(scope="session")
+def scene_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real H.264 mp4 of the procedural scene (320x240, 10 fps, 4 s, near-lossless), written
+    with PyAV: file-reading paths run on it without shared data."""
+    import av
+
+    from oneadapt.media.scene import SceneSource
+
+    path = tmp_path_factory.mktemp("clip") / "scene.mp4"
+    source = SceneSource(seed=0, seconds=4, width=320, height=240, fps=10)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=source.fps)
+        stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
+        stream.options = {"qp": "4", "preset": "veryfast"}
+        for segment in source.segments():
+            for frame in segment.frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
 def highway_segment(shared_data: Path):
-    """The motorway clip's first second at 10 fps: a real segment for the knobs to act on."""
+    """The motorway clip's first second at 10 fps: real footage (camera noise, traffic) for
+    the knobs whose effect needs it."""
     from oneadapt.media.sources import VideoSource
 
     source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=10)
+    return next(iter(source.segments(1)))
+
+
+@pytest.fixture(scope="session")
+def video_segment(scene_clip: Path):
+    """A second decoded from a video file at 10 fps: the motorway clip's first, or without
+    shared data the first of :func:`scene_clip`."""
+    from oneadapt.media.sources import VideoSource
+
+    clip = shared_data_dir() / "videos" / "bgslibrary_video02_highway_cctv.avi"
+    source = VideoSource(clip if clip.is_file() else scene_clip, fps=10)
     return next(iter(source.segments(1)))
