@@ -88,3 +88,12 @@ def video_segment(scene_clip: Path):
     clip = shared_data_dir() / "videos" / "bgslibrary_video02_highway_cctv.avi"
     source = VideoSource(clip if clip.is_file() else scene_clip, fps=10)
     return next(iter(source.segments(1)))
+
+
+@pytest.fixture(scope="session")
+def builtin_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in detector exported to ONNX in the YOLOX layout (tests/onnx_helpers.py):
+    a detector file of the project's own for the ONNX path."""
+    from onnx_helpers import export_builtin_onnx
+
+    return export_builtin_onnx(tmp_path_factory.mktemp("onnx") / "builtin_yolox.onnx")
