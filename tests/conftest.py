@@ -31,17 +31,23 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(scope="session")
-def yolox_highway(shared_data: Path):
+def yolox_highway(request: pytest.FixtureRequest):
     """YOLOX (no cache) and the motorway clip (320x240) at 5 fps with its default knob space:
-    (detector, task, source, space)."""
+    (detector, task, source, space). Without shared data, the same ONNX path on files of the
+    project's own: the exported built-in detector and the scene clip (also 320x240)."""
     from oneadapt.inference_cache import Detector
     from oneadapt.knobs import ConfigSpace
     from oneadapt.media.sources import VideoSource
     from oneadapt.models.registry import load_model
     from oneadapt.tasks.detection import DetectionTask
 
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    data = shared_data_dir()
+    model_path = data / "models" / "yolox_nano_416x416.onnx"
+    clip = data / "videos" / "bgslibrary_video02_highway_cctv.avi"
+    if not (model_path.is_file() and clip.is_file()):
+        model_path, clip = (request.getfixturevalue(n) for n in ("builtin_onnx", "scene_clip"))
+    model = load_model(str(model_path))
+    source = VideoSource(clip, fps=5)
     space = ConfigSpace.default(source.height, analysis_fps=source.fps)
     return Detector(model), DetectionTask.for_model(model.class_names), source, space
 
