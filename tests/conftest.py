@@ -31,6 +31,18 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(scope="session")
+def onnx_and_clip(request: pytest.FixtureRequest) -> tuple[Path, Path]:
+    """(ONNX detector, video file): YOLOX-Nano and the motorway clip from shared data, else
+    the exported built-in detector and the scene clip (files of the project's own)."""
+    data = shared_data_dir()
+    model = data / "models" / "yolox_nano_416x416.onnx"
+    clip = data / "videos" / "bgslibrary_video02_highway_cctv.avi"
+    if model.is_file() and clip.is_file():
+        return model, clip
+    return request.getfixturevalue("builtin_onnx"), request.getfixturevalue("scene_clip")
+
+
+@pytest.fixture(scope="session")
 def yolox_highway(request: pytest.FixtureRequest):
     """YOLOX (no cache) and the motorway clip (320x240) at 5 fps with its default knob space:
     (detector, task, source, space). Without shared data, the same ONNX path on files of the
@@ -41,11 +53,7 @@ def yolox_highway(request: pytest.FixtureRequest):
     from oneadapt.models.registry import load_model
     from oneadapt.tasks.detection import DetectionTask
 
-    data = shared_data_dir()
-    model_path = data / "models" / "yolox_nano_416x416.onnx"
-    clip = data / "videos" / "bgslibrary_video02_highway_cctv.avi"
-    if not (model_path.is_file() and clip.is_file()):
-        model_path, clip = (request.getfixturevalue(n) for n in ("builtin_onnx", "scene_clip"))
+    model_path, clip = request.getfixturevalue("onnx_and_clip")
     model = load_model(str(model_path))
     source = VideoSource(clip, fps=5)
     space = ConfigSpace.default(source.height, analysis_fps=source.fps)

@@ -36,9 +36,8 @@ def test_cache_round_trip(tmp_path):
     assert cache.get("other", Detections) is None
 
 
-def test_profile_cli_end_to_end(tmp_path, shared_data):
-    video = shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi"
-    model = shared_data / "models" / "yolox_nano_416x416.onnx"
+def test_profile_cli_end_to_end(tmp_path, onnx_and_clip):
+    model, video = onnx_and_clip
     args = [
         sys.executable,
         "-m",
