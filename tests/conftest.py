@@ -62,14 +62,14 @@ def yolox_highway(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="session")
 def scene_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real H.264 mp4 of the procedural scene (320x240, 10 fps, 4 s, near-lossless), written
+    """A real H.264 mp4 of the procedural scene (320x240, 10 fps, 10 s, near-lossless), written
     with PyAV: file-reading paths run on it without shared data."""
     import av
 
     from oneadapt.media.scene import SceneSource
 
     path = tmp_path_factory.mktemp("clip") / "scene.mp4"
-    source = SceneSource(seed=0, seconds=4, width=320, height=240, fps=10)
+    source = SceneSource(seed=0, seconds=10, width=320, height=240, fps=10)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=source.fps)
         stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
