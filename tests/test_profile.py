@@ -84,17 +84,13 @@ def test_profile_cli_end_to_end(tmp_path, onnx_and_clip):
 
 
 @pytest.mark.parametrize("frames", [1, 3])
-def test_detector_counts_cache_hits(tmp_path, shared_data, frames):
+def test_detector_counts_cache_hits(tmp_path, onnx_and_clip, frames):
     from oneadapt.media.sources import VideoSource
     from oneadapt.models.registry import load_model
 
-    seg = next(
-        VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi").segments(1)
-    )
-    det = Detector(
-        load_model(str(shared_data / "models" / "FastestDet_352.onnx")),
-        InferenceCache(tmp_path / "c.sqlite"),
-    )
+    model, clip = onnx_and_clip
+    seg = next(VideoSource(clip).segments(1))
+    det = Detector(load_model(str(model)), InferenceCache(tmp_path / "c.sqlite"))
     a = det.detect(seg.frames[:frames])
     b = det.detect(seg.frames[:frames])
     assert a.cached == 0 and b.cached == frames
