@@ -44,11 +44,12 @@ def test_saliency_marks_moving_and_textured_blocks_above_flat_static_ones() -> N
 
 
 @pytest.fixture(scope="module")
-def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
+def setup(onnx_and_clip: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
+    model_path, clip = onnx_and_clip
+    model = load_model(str(model_path))
     task = DetectionTask.for_model(model.class_names)
     cache = InferenceCache(tmp_path_factory.getbasetemp() / "cache" / "detections.sqlite")
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    source = VideoSource(clip, fps=5)
     return Detector(model, cache), task, source
 
 

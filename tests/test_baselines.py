@@ -38,14 +38,15 @@ GRID_FRAMES = 4 * 5 + 4 * 2
 
 
 @pytest.fixture(scope="module")
-def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+def setup(onnx_and_clip: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
     """YOLOX, the highway clip (320x240, 5 fps), a 2 x 2 x 2 grid, one profiler for all tests."""
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
+    model_path, clip = onnx_and_clip
+    model = load_model(str(model_path))
     task = DetectionTask.for_model(model.class_names)
     # The session's cache (conftest's ONEADAPT_CACHE), shared with the other test files.
     cache = InferenceCache(tmp_path_factory.getbasetemp() / "cache" / "detections.sqlite")
     detector = Detector(model, cache)
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+    source = VideoSource(clip, fps=5)
     space = ConfigSpace.default(240, 5, qp=(24, 40), height=(240, 120), fps=(5, 2))
     context = PolicyContext(space, detector, task)
     profiler = Profiler(detector, task, space.reference)

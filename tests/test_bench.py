@@ -28,11 +28,12 @@ OUTPUTS = ("bench.parquet", "summary.json", "tradeoff_kbps.png", "tradeoff_dnn.p
 
 
 @pytest.fixture(scope="module")
-def bench_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bench_dir(onnx_and_clip: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model, video = onnx_and_clip
     out = tmp_path_factory.mktemp("bench")
     bench(
-        [str(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi")],
-        str(shared_data / "models" / "yolox_nano_416x416.onnx"),
+        [str(video)],
+        str(model),
         POLICIES,
         LAMBDAS,
         out,
@@ -110,9 +111,10 @@ def test_budgeted_baseline_gets_oneadapts_measured_overhead(bench_dir: Path) -> 
     assert "awstream@budget" in report and "oneadapt against the best baseline" in report
 
 
-def test_bench_budget_without_oneadapt_and_validation(shared_data: Path, tmp_path: Path) -> None:
-    video = str(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi")
-    model = str(shared_data / "models" / "yolox_nano_416x416.onnx")
+def test_bench_budget_without_oneadapt_and_validation(
+    onnx_and_clip: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, video = (str(p) for p in onnx_and_clip)
     with pytest.raises(OneAdaptError, match="budget"):
         bench([video], model, ["awstream@budget"], [1.0], tmp_path / "bad", profiling_budget=0)
     assert not (tmp_path / "bad").exists()

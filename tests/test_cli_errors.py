@@ -30,8 +30,9 @@ def video(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def onnx_model(shared_data) -> Path:
-    return shared_data / "models" / "yolox_nano_416x416.onnx"
+def onnx_model(builtin_onnx: Path) -> Path:
+    """A valid ONNX detector: the bad input, not the model, must be what fails."""
+    return builtin_onnx
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *needles: str) -> None:

@@ -71,9 +71,10 @@ def test_merge_adds_only_confident_first_round_objects_the_second_did_not_find()
 
 
 @pytest.fixture(scope="module")
-def setup(shared_data: Path):
-    model = load_model(str(shared_data / "models" / "yolox_nano_416x416.onnx"))
-    source = VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi", fps=5)
+def setup(onnx_and_clip: tuple[Path, Path]):
+    model_path, clip = onnx_and_clip
+    model = load_model(str(model_path))
+    source = VideoSource(clip, fps=5)
     space = ConfigSpace.default(240, 5, qp=(30,), height=(240, 120), fps=(5,), roi=(1.0, 0.0))
     context = PolicyContext(space, Detector(model), DetectionTask.for_model(model.class_names))
     return context, source

@@ -49,8 +49,8 @@ def test_features_see_a_moving_object_and_ignore_noise_and_lighting() -> None:
 
 
 @pytest.mark.parametrize("name", FILTERS)
-def test_threshold_zero_sends_every_frame_and_a_static_clip_only_its_first(name, highway_segment):
-    assert list(plan(highway_segment, Configuration({name: 0.0})).sent) == list(range(10))
+def test_threshold_zero_sends_every_frame_and_a_static_clip_only_its_first(name, video_segment):
+    assert list(plan(video_segment, Configuration({name: 0.0})).sent) == list(range(10))
     static = _segment(_static())
     assert list(plan(static, Configuration({name: 0.02})).sent) == [0]
     moving = plan(_segment(_moving_square()), Configuration({name: 0.04})).sent
@@ -66,8 +66,8 @@ def test_a_frame_is_sent_only_when_every_enabled_feature_reaches_its_threshold()
     assert list(select(video, frames, {"pixel": 0.5, "edge": 0.0})) == [0, 2, 3]  # 0: off
 
 
-def test_the_filter_narrows_the_frames_the_frame_rate_keeps(highway_segment) -> None:
-    assert list(plan(highway_segment, Configuration(fps=5, filter_pixel=0.0)).sent) == [
+def test_the_filter_narrows_the_frames_the_frame_rate_keeps(video_segment) -> None:
+    assert list(plan(video_segment, Configuration(fps=5, filter_pixel=0.0)).sent) == [
         0,
         2,
         4,
@@ -98,14 +98,14 @@ def _policy_after_one_second(segment: Segment, lam: float) -> tuple[GradientPoli
     return policy, Feedback(0, config, segment, encoded, None)
 
 
-def test_the_closed_form_step_follows_the_staleness_curve(highway_segment) -> None:
+def test_the_closed_form_step_follows_the_staleness_curve(video_segment) -> None:
     knob = "filter_pixel"
-    policy, feedback = _policy_after_one_second(highway_segment, lam=0.1)
+    policy, feedback = _policy_after_one_second(video_segment, lam=0.1)
     space_knob = policy.space.knob(knob)
     policy.choose_temporal(feedback, space_knob, curve=(0.0,) * 10)  # reuse costs nothing
     assert policy.current()[knob] == 0.06  # the next cheaper threshold
     assert policy.take_overhead().camera_encodes == 2  # one compress per neighbour, for the bytes
-    policy, feedback = _policy_after_one_second(highway_segment, lam=0.1)
+    policy, feedback = _policy_after_one_second(video_segment, lam=0.1)
     policy.choose_temporal(feedback, space_knob, curve=(0.5,) * 10)  # stale outputs are lost
     assert policy.current()[knob] == 0.02  # the next dearer threshold
 

@@ -38,7 +38,8 @@ def test_block_mean_and_smoothing_keep_edge_tiles_exact() -> None:
     assert box_smooth(np.full((3, 4), 2.0), 3) == pytest.approx(np.full((3, 4), 2.0))
 
 
-def test_dnn_grad_is_finite_and_concentrated_on_detected_objects(setup) -> None:
+def test_dnn_grad_is_finite_and_concentrated_on_detected_objects(setup, shared_data) -> None:
+    """YOLOX on the motorway clip (shared data): a gradient on every candidate's blocks."""
     model, task, source = setup
     segment = next(source.segments(1))
     encoded = encode(segment, Configuration(qp=20, height=240, fps=5))

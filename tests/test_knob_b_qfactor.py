@@ -9,8 +9,8 @@ from oneadapt.knobs import Configuration
 from oneadapt.media.codec import plan
 
 
-def test_bytes_fall_as_b_frames_get_coarser(highway_segment) -> None:
+def test_bytes_fall_as_b_frames_get_coarser(video_segment) -> None:
     config = Configuration(qp=30, height=240, fps=10, b_qfactor=1.25)
-    assert plan(highway_segment, config).options["bf"] == "3"
-    sizes = bytes_at_each_value(highway_segment, "b_qfactor")
+    assert plan(video_segment, config).options["bf"] == "3"
+    sizes = bytes_at_each_value(video_segment, "b_qfactor")
     assert all(a > b for a, b in zip(sizes, sizes[1:], strict=False)), sizes

@@ -5,6 +5,6 @@ from __future__ import annotations
 from knob_helpers import bytes_at_each_value
 
 
-def test_bytes_fall_as_the_i_frame_gets_coarser(highway_segment) -> None:
-    sizes = bytes_at_each_value(highway_segment, "i_qfactor")
+def test_bytes_fall_as_the_i_frame_gets_coarser(video_segment) -> None:
+    sizes = bytes_at_each_value(video_segment, "i_qfactor")
     assert all(a > b for a, b in zip(sizes, sizes[1:], strict=False)), sizes

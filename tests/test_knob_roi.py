@@ -30,33 +30,33 @@ def pixels(blocks: np.ndarray, segment) -> np.ndarray:
     return np.repeat(np.repeat(blocks, 16, 0), 16, 1)[: segment.height, : segment.width]
 
 
-def test_marked_blocks_decode_with_less_error_than_the_rest(highway_segment) -> None:
-    saliency = edge_saliency(highway_segment)  # the busiest blocks: the hardest to code
-    marked = pixels(most_salient(saliency, 0.5), highway_segment)
-    half, everything = (squared_error(highway_segment, s, saliency) for s in (0.5, 1.0))
+def test_marked_blocks_decode_with_less_error_than_the_rest(video_segment) -> None:
+    saliency = edge_saliency(video_segment)  # the busiest blocks: the hardest to code
+    marked = pixels(most_salient(saliency, 0.5), video_segment)
+    half, everything = (squared_error(video_segment, s, saliency) for s in (0.5, 1.0))
     inside, outside = half[marked].mean(), half[~marked].mean()
     assert inside < outside
     assert inside < everything[marked].mean() * 1.1  # kept at the QP's quality
     assert outside > everything[~marked].mean() * 2  # coded 12 QP coarser
 
 
-def test_bytes_fall_as_the_high_quality_share_falls(highway_segment) -> None:
-    saliency = edge_saliency(highway_segment)
+def test_bytes_fall_as_the_high_quality_share_falls(video_segment) -> None:
+    saliency = edge_saliency(video_segment)
     sizes = [
-        encode(highway_segment, config(highway_segment, roi=s), saliency=saliency).num_bytes
+        encode(video_segment, config(video_segment, roi=s), saliency=saliency).num_bytes
         for s in SHARES
     ]
     assert all(a > b for a, b in zip(sizes, sizes[1:], strict=False)), sizes
 
 
-def test_without_a_map_every_block_keeps_quality(highway_segment) -> None:
-    sizes = {encode(highway_segment, config(highway_segment, roi=s)).num_bytes for s in SHARES}
+def test_without_a_map_every_block_keeps_quality(video_segment) -> None:
+    sizes = {encode(video_segment, config(video_segment, roi=s)).num_bytes for s in SHARES}
     assert len(sizes) == 1
 
 
-def test_the_map_must_fit_the_segment(highway_segment) -> None:
+def test_the_map_must_fit_the_segment(video_segment) -> None:
     with pytest.raises(ConfigurationError, match="does not fit"):
-        plan(highway_segment, config(highway_segment, roi=0.5), np.ones((3, 3)))
+        plan(video_segment, config(video_segment, roi=0.5), np.ones((3, 3)))
     with pytest.raises(ConfigurationError, match="high-quality block share 1.5 is invalid"):
         ROIShare.check(1.5)
 

@@ -46,11 +46,17 @@ def test_every_knob_declares_itself_and_orders_its_defaults(name: str) -> None:
             kind.check(bad, STREAM)
 
 
+# On the procedural clip (no sensor noise), neighbouring values of these knobs can code to the
+# same bytes: they are checked on real footage only.
+NEED_REAL_FOOTAGE = ("b_bias", "filter_pixel")
+
+
 @pytest.mark.parametrize("name", VIDEO)
 def test_every_value_of_every_video_knob_changes_the_bytes_of_a_real_clip(
-    highway_segment, name
+    request: pytest.FixtureRequest, name: str
 ) -> None:
-    sizes = bytes_at_each_value(highway_segment, name)
+    fixture = "highway_segment" if name in NEED_REAL_FOOTAGE else "video_segment"
+    sizes = bytes_at_each_value(request.getfixturevalue(fixture), name)
     assert len(set(sizes)) == len(sizes), sizes
 
 
@@ -79,8 +85,8 @@ def test_a_space_builds_grids_validates_and_completes_configurations() -> None:
         ConfigSpace.default(240, 10, sharpness=(1, 2))
 
 
-def test_knobs_act_where_they_say(highway_segment) -> None:
-    how = plan(highway_segment, Configuration(qp=30, height=120, fps=5))
+def test_knobs_act_where_they_say(video_segment) -> None:
+    how = plan(video_segment, Configuration(qp=30, height=120, fps=5))
     assert (how.width, how.height, how.rate) == (160, 120, 5) and len(how.sent) == 5
     assert how.options == {**X264_DEFAULTS, "qp": "30"}  # zerolatency: no B-frames
     for name in EXTRA:

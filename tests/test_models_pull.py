@@ -16,6 +16,7 @@ from oneadapt.errors import OneAdaptError
 from oneadapt.models.pull import KNOWN_WEIGHTS, pull
 
 SHARED_FILE = "FastestDet_352.onnx"
+"""A file name served; the bytes are the tests' own ONNX export (any file serves)."""
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -23,10 +24,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(shared_data: Path) -> Iterator[str]:
-    """Base URL of an HTTP server on 127.0.0.1 serving ../shared/data/models in place."""
-    handler = functools.partial(_QuietHandler, directory=str(shared_data / "models"))
+def _serve(directory: Path) -> Iterator[str]:
+    """Base URL of an HTTP server on 127.0.0.1 serving ``directory`` in place."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -36,12 +36,27 @@ def server(shared_data: Path) -> Iterator[str]:
     thread.join()
 
 
+@pytest.fixture(scope="module")
+def models(builtin_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the exported built-in detector as ``SHARED_FILE`` and under the
+    YOLOX-Nano file name."""
+    directory = tmp_path_factory.mktemp("served")
+    for name in (SHARED_FILE, "yolox_nano_416x416.onnx"):
+        (directory / name).write_bytes(builtin_onnx.read_bytes())
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(models: Path) -> Iterator[str]:
+    yield from _serve(models)
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_pull_verifies_and_saves(server: str, shared_data: Path, tmp_path: Path):
-    expected = _sha256(shared_data / "models" / SHARED_FILE)
+def test_pull_verifies_and_saves(server: str, models: Path, tmp_path: Path):
+    expected = _sha256(models / SHARED_FILE)
     dest = tmp_path / "models"
     path = pull("fastestdet", dest, url=f"{server}/{SHARED_FILE}", sha256=expected)
     assert path == dest / SHARED_FILE

@@ -1,5 +1,6 @@
-"""Real pretrained ONNX detectors: the PyTorch and onnxruntime paths agree, gradients flow,
-detections make sense, and bad model files or names give user-facing errors."""
+"""ONNX detectors (real pretrained ones, and the built-in detector exported by the tests): the
+PyTorch and onnxruntime paths agree, gradients flow, detections make sense, and bad model
+files or names give user-facing errors."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from onnx_helpers import export
 
 from oneadapt.errors import OneAdaptError
 from oneadapt.media.sources import VideoSource
 from oneadapt.models.base import Model, to_tensor
 from oneadapt.models.onnx_detectors import COCO_CLASSES, OnnxDetector
 from oneadapt.models.registry import load_model
+from oneadapt.storage import shared_data_dir
 from oneadapt.tasks.detection import Detections, box_iou
 
 MODELS = {
@@ -26,19 +29,29 @@ MODELS = {
 CAR_SECONDS = [5, 6, 7, 8, 16, 17, 18, 26, 27, 28]
 
 
+OWN = "builtin-export"
+"""The built-in detector exported to ONNX (conftest ``builtin_onnx``): needs no shared data."""
+
+
 @pytest.fixture(scope="module")
-def clips(shared_data: Path) -> list[np.ndarray]:
-    """20 real frames: 10 overhead parking-lot frames with cars, 10 motorway CCTV frames."""
-    videos = shared_data / "videos"
+def clips(scene_clip: Path) -> list[np.ndarray]:
+    """20 real frames: 10 overhead parking-lot frames with cars, 10 motorway CCTV frames;
+    without shared data, 4 frames at 1 fps and 10 at 10 fps decoded from the scene clip."""
+    videos = shared_data_dir() / "videos"
+    if not videos.is_dir():
+        spread = np.concatenate([s.frames for s in VideoSource(scene_clip, fps=1).segments()])
+        return [spread, next(VideoSource(scene_clip).segments(1)).frames]
     lot = VideoSource(videos / "intel_car-detection.mp4", fps=1).segments()
     lot_frames = np.concatenate([s.frames for s in lot])[CAR_SECONDS]
     highway = next(VideoSource(videos / "bgslibrary_video02_highway_cctv.avi").segments(1))
     return [lot_frames, highway.frames]
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
-def detector(request: pytest.FixtureRequest, shared_data: Path) -> OnnxDetector:
-    return OnnxDetector(shared_data / "models" / MODELS[request.param])
+@pytest.fixture(scope="module", params=[*MODELS, OWN])
+def detector(request: pytest.FixtureRequest) -> OnnxDetector:
+    if request.param == OWN:
+        return OnnxDetector(request.getfixturevalue("builtin_onnx"))
+    return OnnxDetector(request.getfixturevalue("shared_data") / "models" / MODELS[request.param])
 
 
 def _max_matched_score_gap(a: Detections, b: Detections) -> float:
@@ -112,17 +125,17 @@ def test_unknown_family_is_rejected(shared_data: Path, filename: str):
 
 
 @pytest.mark.parametrize("content", [b"definitely not onnx\n", "truncated"])
-def test_corrupt_file_is_rejected(shared_data: Path, tmp_path: Path, content: bytes | str):
+def test_corrupt_file_is_rejected(builtin_onnx: Path, tmp_path: Path, content: bytes | str):
     bad = tmp_path / "broken.onnx"
     if content == "truncated":
-        content = (shared_data / "models" / MODELS["yolox"]).read_bytes()[:5000]
+        content = builtin_onnx.read_bytes()[:5000]
     bad.write_bytes(content)
     with pytest.raises(OneAdaptError, match="broken.onnx"):
         load_model(str(bad))
 
 
-def test_load_model_by_name(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "yolox_nano_416x416.onnx").symlink_to(shared_data / "models" / MODELS["yolox"])
+def test_load_model_by_name(builtin_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "yolox_nano_416x416.onnx").symlink_to(builtin_onnx)
     monkeypatch.setenv("ONEADAPT_MODELS", str(tmp_path))
     by_name = load_model("yolox-nano")
     by_stem = load_model("yolox_nano_416x416")
@@ -152,3 +165,29 @@ def test_load_builtin():
     except OneAdaptError:  # the module exists but its weights may not be built yet
         return
     assert isinstance(model, Model)
+
+
+def test_the_exported_builtin_detector_detects_what_the_builtin_does(
+    builtin_onnx: Path, clips: list[np.ndarray]
+) -> None:
+    """Through onnxruntime, the export finds the built-in detector's boxes and scores (its
+    scene classes under their COCO ids) on the first frames."""
+    exported, builtin = load_model(str(builtin_onnx)), load_model("builtin")
+    assert isinstance(exported, OnnxDetector) and exported.family.name == "yolox"
+    coco = torch.tensor([COCO_CLASSES.index(n) for n in builtin.class_names])
+    frames = clips[-1][:3]
+    for ours, theirs in zip(exported.infer(frames), builtin.infer(frames), strict=True):
+        strong = ours.scores >= 0.3
+        assert strong.sum() >= 1
+        twin = theirs.select(list(range(len(builtin.class_names))), 0.25)
+        iou = box_iou(ours.boxes[strong], twin.boxes)
+        same = ours.classes[strong][:, None] == coco[twin.classes][None, :]
+        assert ((iou > 0.9) & same).any(1).all()
+
+
+def test_a_graph_with_no_detector_outputs_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "conv.onnx"
+    export(torch.nn.Conv2d(3, 8, 3), torch.zeros(1, 3, 32, 32), path, "images", "features")
+    with pytest.raises(OneAdaptError, match="not a supported detector") as info:
+        load_model(str(path))
+    assert "conv.onnx" in info.value.problem

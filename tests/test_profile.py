@@ -36,9 +36,8 @@ def test_cache_round_trip(tmp_path):
     assert cache.get("other", Detections) is None
 
 
-def test_profile_cli_end_to_end(tmp_path, shared_data):
-    video = shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi"
-    model = shared_data / "models" / "yolox_nano_416x416.onnx"
+def test_profile_cli_end_to_end(tmp_path, onnx_and_clip):
+    model, video = onnx_and_clip
     args = [
         sys.executable,
         "-m",
@@ -85,17 +84,13 @@ def test_profile_cli_end_to_end(tmp_path, shared_data):
 
 
 @pytest.mark.parametrize("frames", [1, 3])
-def test_detector_counts_cache_hits(tmp_path, shared_data, frames):
+def test_detector_counts_cache_hits(tmp_path, onnx_and_clip, frames):
     from oneadapt.media.sources import VideoSource
     from oneadapt.models.registry import load_model
 
-    seg = next(
-        VideoSource(shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi").segments(1)
-    )
-    det = Detector(
-        load_model(str(shared_data / "models" / "FastestDet_352.onnx")),
-        InferenceCache(tmp_path / "c.sqlite"),
-    )
+    model, clip = onnx_and_clip
+    seg = next(VideoSource(clip).segments(1))
+    det = Detector(load_model(str(model)), InferenceCache(tmp_path / "c.sqlite"))
     a = det.detect(seg.frames[:frames])
     b = det.detect(seg.frames[:frames])
     assert a.cached == 0 and b.cached == frames

@@ -67,10 +67,10 @@ def test_server_killed_and_restarted_every_second_accounted(tmp_path: Path) -> N
     assert not list((tmp_path / "queue").iterdir())
 
 
-def test_camera_killed_and_restarted_resumes_its_stream(tmp_path: Path, shared_data) -> None:
+def test_camera_killed_and_restarted_resumes_its_stream(tmp_path: Path, scene_clip: Path) -> None:
     port, log = free_port(), tmp_path / "server.log"
     server = start_server(port, log)
-    video = shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi"
+    video = scene_clip
     out = tmp_path / "cam"
     command = [
         sys.executable, "-m", "oneadapt", "camera", str(video), "--server", f"127.0.0.1:{port}",

@@ -41,8 +41,8 @@ LIVE_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", 
 
 
 @needs_ffmpeg
-def test_camera_keeps_up_with_a_live_stream(tmp_path: Path, shared_data: Path) -> None:
-    video = shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi"
+def test_camera_keeps_up_with_a_live_stream(tmp_path: Path, scene_clip: Path) -> None:
+    video = scene_clip
     url = f"http://127.0.0.1:{free_port()}/live.ts"
     ffmpeg = subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", str(video),
@@ -100,6 +100,8 @@ def push_rtsp(clip: Path, url: str, timeout: float) -> tuple[subprocess.Popen, f
 
 @needs_ffmpeg
 def test_camera_command_keeps_up_with_an_rtsp_stream(tmp_path: Path, shared_data: Path) -> None:
+    """On the 25-fps motorway clip: the pushed stream's 25-frame GOP is then one second (at the
+    scene clip's 10 fps it is 2.5 s, and the first second arrives that late)."""
     clip = shared_data / "videos" / "bgslibrary_video02_highway_cctv.avi"
     port, log, out = free_port(), tmp_path / "server.log", tmp_path / "cam"
     listen = f"127.0.0.1:{free_port()}/live"
