@@ -367,7 +367,13 @@ class GradientPolicy(Policy):
         if caps:
             lowest = {k.name: k.value_at(floor_position(k)) for k in self.space.knobs}
             config, overhead = fit_under_cap(
-                segment, self.current(), self.space.knobs, lowest, min(caps), self.map
+                segment,
+                self.current(),
+                self.space.knobs,
+                lowest,
+                min(caps),
+                self.map,
+                None if self.window is None else self.stretched_cap,
             )
             self.charge(overhead)
             for knob in self.space.knobs:  # the step goes on from what was sent
@@ -375,6 +381,13 @@ class GradientPolicy(Policy):
                     self.values[knob.name] = config[knob.name]
                     self.x[knob.name] = knob.position(config[knob.name])
         return self.current()
+
+    def stretched_cap(self, rest: float) -> float:
+        """The next second's cap when the seconds after it spend ``rest`` kbit/s each (the
+        budget's windows, :meth:`WindowBudget.cap`, and any cap set from outside)."""
+        assert self.window is not None
+        outside = math.inf if self.cap_kbps is None else self.cap_kbps
+        return min(self.window.cap(rest), outside)
 
     def saliency(self) -> np.ndarray | None:
         return self.map
