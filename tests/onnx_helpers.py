@@ -72,8 +72,8 @@ width), 4:3 like the test clip."""
 
 class DeepLabLayout(nn.Module):
     """RGB NHWC -1..1 [1, S, S, 3] -> VOC logits NHWC [1, S, S, 21]: the scene classes' heatmap
-    logits on their VOC ids (truck on car), background -3 (so an object's pixels are those
-    of its centre's heatmap peak above sigmoid(-3)), the other classes -10."""
+    logits on their VOC ids (truck on car), background -6 (so an object's pixels are those
+    of its centre's heatmap peak above sigmoid(-6)), the other classes -10."""
 
     def __init__(self, net: CenterNet) -> None:
         super().__init__()
@@ -82,7 +82,7 @@ class DeepLabLayout(nn.Module):
         for i, name in enumerate(SCENE_CLASSES):
             columns[VOC_CLASSES.index("car" if name == "truck" else name), i] = 1.0
         bias = torch.full((len(VOC_CLASSES),), -10.0)
-        bias[0] = -3.0
+        bias[0] = -6.0
         bias[columns.sum(1) > 0] = 0.0
         self.register_buffer("columns", columns)
         self.register_buffer("bias", bias)
