@@ -135,7 +135,7 @@ def test_profile_charts_a_real_trade_off(setup) -> None:
 def test_gradient_policy_adapts_with_dnngrad(setup) -> None:
     case, source, sensor, model, space = setup
     task, detector = model.task(), Detector(model)
-    policy = make_policy("oneadapt", PolicyContext(space, detector, task, sensor), 0.3)
+    policy = make_policy("oneadapt", PolicyContext(space, detector, task, sensor), case.lam)
     df = run_policy(source, policy, detector, task, space, 4, progress=False, sensor=sensor)
     assert len(df) == 4 and (df["backward_passes"] > 0).all() and (df["feedback_bytes"] > 0).all()
     assert (df["camera_encodes"] > 0).all()  # InputGrad probes every second
