@@ -62,13 +62,17 @@ class SegmentationMap:
 
 @dataclass(frozen=True)
 class SegmentationTask(Task[SegmentationMap]):
-    """Classes of interest, and the sharpness of the margin proxy (per logit unit)."""
+    """Classes of interest, and the sharpness of the margin proxy (per logit unit). At 8,
+    DeepLab-v3's estimated accuracy changes on the street montage (``oneadapt gradcheck``,
+    6 s) are 4x the measured ones, with decision agreement 0.86 / 0.78 / 0.76 at lambda 0.1
+    / 0.3 / 1; at 2 they were 13x, at 0.5 440x (the many confident pixels' small gradients
+    add up), and above 8 nothing changes."""
 
     output_type = SegmentationMap
 
     classes: tuple[int, ...]
     """Class indices of interest in the model's vocabulary (never the background)."""
-    proxy_sharpness: float = 2.0
+    proxy_sharpness: float = 8.0
 
     @classmethod
     def for_model(cls, class_names: Sequence[str], wanted: Sequence[str]) -> SegmentationTask:
