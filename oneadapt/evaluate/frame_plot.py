@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -29,8 +30,6 @@ def _draw_segmentation(
     ax: Axes, task: SegmentationTask, output: SegmentationMap, size: tuple[int, int]
 ) -> None:
     """Classes of interest as translucent colours, the label grid stretched over the frame."""
-    from matplotlib.colors import to_rgba
-
     labels = output.labels.numpy()
     overlay = np.zeros((*labels.shape, 4))
     for colour, c in zip(COLOURS * 4, task.classes, strict=False):

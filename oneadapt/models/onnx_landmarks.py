@@ -77,6 +77,12 @@ class OnnxLandmarks(Model[Keypoints]):
                 f"{', '.join(graph.outputs)}).",
                 "Pass a YuNet export (e.g. yunet_s_dynamic.onnx).",
             )
+        if min(shape[2:]) > 0 and (shape[2] % STRIDES[-1] or shape[3] % STRIDES[-1]):
+            raise ModelError(
+                f"{graph.path} has input {shape}; YuNet's grids need sides that are "
+                f"multiples of {STRIDES[-1]}.",
+                "Export it with such a size, or with a dynamic input.",
+            )
         self.input_size = (shape[2], shape[3]) if min(shape[2:]) > 0 else None
         """Fixed (height, width), or None for a dynamic input (frames padded to 32)."""
         self.points = graph.outputs[f"kps_{STRIDES[0]}"][-1] // 2

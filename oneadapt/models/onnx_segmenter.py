@@ -8,7 +8,7 @@ accuracy is judged there, whatever the frame size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from oneadapt.errors import ModelError
 from oneadapt.models.base import Model, to_tensor
 from oneadapt.models.onnx_graph import OnnxGraph, Outputs
+from oneadapt.tasks.detection import DEFAULT_CLASSES
 from oneadapt.tasks.segmentation import SegmentationMap, SegmentationTask
 
 VOC_CLASSES: tuple[str, ...] = (
@@ -65,8 +66,6 @@ class OnnxSegmenter(Model[SegmentationMap]):
         self.graph = graph
 
     def task(self, classes: Sequence[str] | None = None) -> SegmentationTask:
-        from oneadapt.tasks.detection import DEFAULT_CLASSES
-
         return SegmentationTask.for_model(self.class_names, classes or DEFAULT_CLASSES)
 
     def input_tensor(self, items: Sequence[np.ndarray]) -> torch.Tensor:
@@ -83,14 +82,16 @@ class OnnxSegmenter(Model[SegmentationMap]):
             return self._segment(self.input_tensor(items), self.graph.run_onnxruntime)
 
     def _segment(
-        self, x: torch.Tensor, network: object, keep_logits: bool = False
+        self,
+        x: torch.Tensor,
+        network: Callable[[torch.Tensor], Outputs],
+        keep_logits: bool = False,
     ) -> list[SegmentationMap]:
         out = []
         for i in range(len(x)):  # the export has a fixed batch of 1
             frame = F.interpolate(x[i : i + 1].float(), size=self.input_size, mode="bilinear")
             nhwc = ((frame - 127.5) / 127.5).permute(0, 2, 3, 1).contiguous()
-            raw: Outputs = network(nhwc)  # type: ignore[operator]
-            logits = next(iter(raw.values()))[0].permute(2, 0, 1)
+            logits = next(iter(network(nhwc).values()))[0].permute(2, 0, 1)
             labels = logits.detach().argmax(0)
             out.append(SegmentationMap(labels, logits if keep_logits else None))
         return out
