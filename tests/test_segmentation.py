@@ -41,7 +41,17 @@ def test_run_length_rows_round_trip_exactly() -> None:
 
 @pytest.mark.parametrize(
     "rows",
-    [[], [2, 2, 0], [2, 2, 0, 3], [2, 2, 0, 5], [2, 2, -1, 4], [2, 2, 0.5, 4], [2, 2, np.nan, 4]],
+    [
+        [],
+        [2, 2, 0],
+        [2, 2, 0, 3],
+        [2, 2, 0, 5],
+        [2, 2, -1, 4],
+        [2, 2, 0.5, 4],
+        [2, 2, np.nan, 4],
+        [0, 0, 0, 0],
+        [8192, 8192, 0, 8192 * 8192],
+    ],
 )
 def test_rows_that_are_not_a_label_map_are_refused(rows: list[float]) -> None:
     with pytest.raises(ProtocolError):

@@ -20,6 +20,8 @@ import torch
 from oneadapt.errors import ConfigurationError, ProtocolError
 from oneadapt.tasks.base import Task
 
+MAX_SIDE = 4096
+"""The largest label-map side rows may describe (a network's output grid is far smaller)."""
 _REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender."
 
 
@@ -54,7 +56,9 @@ class SegmentationMap:
         if (values != np.round(values)).any() or (values < 0).any():
             raise ProtocolError("segmentation rows hold invalid labels or runs.", _REPAIR)
         (height, width), pairs = values[:2].astype(int), values[2:].reshape(-1, 2).astype(int)
-        if height * width != pairs[:, 1].sum() or height * width == 0:
+        if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
+            raise ProtocolError(f"a {height}x{width} label map is out of range.", _REPAIR)
+        if height * width != pairs[:, 1].sum():
             raise ProtocolError("segmentation runs do not cover the label map.", _REPAIR)
         labels = np.repeat(pairs[:, 0], pairs[:, 1]).reshape(height, width)
         return cls(torch.from_numpy(labels).long())
