@@ -47,6 +47,7 @@ def figure(model_file: str, second: int, k: int, out: Path) -> None:
         panels,
         out,
         f"{CLIP} second {second} frame {k} · {model.id}",
+        model.class_names,
     )
 
 

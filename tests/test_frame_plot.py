@@ -36,6 +36,7 @@ def test_segmentation_overlay_is_written(tmp_path: Path) -> None:
         [("qp40", FRAME, SegmentationMap(coded))],
         path,
         "t",
+        VOC_CLASSES,
     )
     assert is_png(path)
 

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 from oneadapt.storage import atomic_path
 from oneadapt.tasks.base import Output, Task
@@ -27,18 +27,30 @@ COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:
 
 
 def _draw_segmentation(
-    ax: Axes, task: SegmentationTask, output: SegmentationMap, size: tuple[int, int]
+    ax: Axes,
+    task: SegmentationTask,
+    output: SegmentationMap,
+    size: tuple[int, int],
+    names: Sequence[str],
 ) -> None:
-    """Classes of interest as translucent colours, the label grid stretched over the frame."""
+    """Classes of interest as translucent colours, the label grid stretched over the frame;
+    a legend of those present when ``names`` (the model's class names) are given."""
     labels = output.labels.numpy()
     overlay = np.zeros((*labels.shape, 4))
+    present = []
     for colour, c in zip(COLOURS * 4, task.classes, strict=False):
         overlay[labels == c] = to_rgba(colour, 0.55)
+        if names and (labels == c).any():
+            present.append(Patch(color=colour, alpha=0.55, label=names[c]))
     width, height = size
     ax.imshow(overlay, extent=(0, width, height, 0), interpolation="nearest")
+    if present:
+        ax.legend(handles=present, fontsize=6, loc="lower left")
 
 
-def _draw_keypoints(ax: Axes, task: KeypointTask, output: Keypoints, size: tuple[int, int]) -> None:
+def _draw_keypoints(
+    ax: Axes, task: KeypointTask, output: Keypoints, size: tuple[int, int], names: Sequence[str]
+) -> None:
     """The instances the task counts: box, score and points."""
     shown = task.relevant(output)
     for (x0, y0, x1, y1), score, points in zip(
@@ -58,9 +70,11 @@ def plot_frame_outputs(
     configurations: Sequence[tuple[str, np.ndarray, Output]],
     path: Path,
     title: str,
+    class_names: Sequence[str] = (),
 ) -> None:
     """Panels of (label, RGB frame, output): the reference first, then each configuration
-    titled with its accuracy against the reference output."""
+    titled with its accuracy against the reference output (``class_names``: the model's,
+    for a legend)."""
     draw = {SegmentationTask: _draw_segmentation, KeypointTask: _draw_keypoints}.get(type(task))
     if draw is None:
         raise ValueError(f"no frame drawing for {type(task).__name__}")
@@ -70,7 +84,7 @@ def plot_frame_outputs(
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (label, frame, output) in zip(axes, panels, strict=True):
         ax.imshow(frame, extent=(0, width, height, 0))
-        draw(ax, task, output, (width, height))  # type: ignore[arg-type]
+        draw(ax, task, output, (width, height), class_names)  # type: ignore[arg-type]
         accuracy = task.frame_accuracy(output, reference[2])
         ax.set_title(f"{label}: accuracy {accuracy:.3f}", fontsize=8, loc="left")
         ax.set_xlim(0, width)
