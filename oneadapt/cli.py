@@ -59,10 +59,10 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="ONNX detector file (YOLOX, FastestDet, NanoDet), a model name from "
-        "the models directory (e.g. yolox-nano), or 'builtin'; 'silero-vad' (voice activity, "
-        "audio sources) or 'builtin-lidar' (BEV detection, LiDAR sources). The task follows "
-        "from the model.",
+        help="ONNX detector file (YOLOX, FastestDet, NanoDet), segmenter (DeepLab-v3 VOC) or "
+        "face-landmark model (YuNet), a model name from the models directory (e.g. yolox-nano, "
+        "deeplabv3, yunet), or 'builtin'; 'silero-vad' (voice activity, audio sources) or "
+        "'builtin-lidar' (BEV detection, LiDAR sources). The task follows from the model.",
     ),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Directory for the results.")]

@@ -111,3 +111,19 @@ def builtin_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from onnx_helpers import export_builtin_onnx
 
     return export_builtin_onnx(tmp_path_factory.mktemp("onnx") / "builtin_yolox.onnx")
+
+
+@pytest.fixture(scope="session")
+def segmenter_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in detector exported as a DeepLab-layout VOC segmenter (tests/onnx_helpers.py)."""
+    from onnx_helpers import export_segmenter_onnx
+
+    return export_segmenter_onnx(tmp_path_factory.mktemp("onnx") / "builtin_deeplab.onnx")
+
+
+@pytest.fixture(scope="session")
+def landmarks_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in detector exported as a YuNet-layout landmark model (tests/onnx_helpers.py)."""
+    from onnx_helpers import export_landmarks_onnx
+
+    return export_landmarks_onnx(tmp_path_factory.mktemp("onnx") / "builtin_yunet.onnx")

@@ -81,10 +81,16 @@ def test_corrupt_onnx(tmp_path, video):
 
 
 def test_unsupported_onnx_model(tmp_path, video, shared_data):
-    seg_model = shared_data / "models" / "deeplabv3_mnv2_voc_257.onnx"
+    pose_model = shared_data / "models" / "movenet_singlepose_lightning_int8_192.onnx"
     assert_user_error(
-        oneadapt("profile", video, "-m", seg_model, "-o", tmp_path / "o"),
+        oneadapt("profile", video, "-m", pose_model, "-o", tmp_path / "o"),
         "not a supported detector",
+    )
+
+
+def test_serve_refuses_a_model_the_camera_cannot_record(segmenter_onnx):
+    assert_user_error(
+        oneadapt("serve", "-m", segmenter_onnx, "--port", "0"), "SegmentationMap", "detectors only"
     )
 
 

@@ -68,14 +68,19 @@ def open_video(spec: str | Path | Any, fps: int, seconds: int | None) -> Any:
     return open_source(spec, fps=fps, scene_seconds=seconds or 60)
 
 
-def backward_frame_ratio(model: Model, task: Task, item: np.ndarray) -> float:
+def backward_frame_ratio(model: Model, task: Task, items: Sequence[np.ndarray]) -> float:
     """Seconds of one DNNGrad backward pass over those of its forward pass (PyTorch, same
     item, median of three after a warm-up): how many inferred items one backward pass
     is worth. The forward pass itself is the frame's inference (:class:`DNNGradServer`), so
     only the backward is extra. Comparing like with like keeps the choice of inference
-    backend (onnxruntime is faster than PyTorch here) out of the method's cost."""
-    pixel_grad(model, task, [item])
-    passes = [pixel_grad(model, task, [item]) for _ in range(3)]
+    backend (onnxruntime is faster than PyTorch here) out of the method's cost. Timed on
+    the first of ``items`` with something to back-propagate (a frame with no face has no
+    backward pass to time, and would charge the passes of the others nothing); 0 when none
+    has."""
+    warm = next((i for i in items if pixel_grad(model, task, [i]).backward_seconds > 0), None)
+    if warm is None:
+        return 0.0
+    passes = [pixel_grad(model, task, [warm]) for _ in range(3)]
     ratios = [p.backward_seconds / max(p.forward_seconds, 1e-9) for p in passes]
     return float(np.median(ratios))
 
@@ -292,7 +297,7 @@ def bench(
     console.quiet = not progress
 
     first = next(sources[0].segments(1))
-    ratio = backward_frame_ratio(model, task, modality_of(sources[0]).items(first)[0])
+    ratio = backward_frame_ratio(model, task, modality_of(sources[0]).items(first))
     frames: list[pd.DataFrame] = []
     offline: dict[tuple[str, str, float], int] = {}
     budgets: list[dict] = []

@@ -11,20 +11,18 @@ paths differ only in the network backend.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 
 from oneadapt.errors import ModelError
 from oneadapt.models.base import DetectionModel, to_tensor
+from oneadapt.models.onnx_graph import OnnxGraph, Outputs
 from oneadapt.tasks.detection import Detections, nms
 
 COCO_CLASSES: tuple[str, ...] = (
@@ -45,8 +43,6 @@ COCO_CLASSES: tuple[str, ...] = (
 STRIDES = (8, 16, 32)
 NUM_CLASSES = len(COCO_CLASSES)
 
-Outputs = dict[str, torch.Tensor]
-"""Raw network outputs by ONNX output name."""
 Network = Callable[[torch.Tensor], Outputs]
 """A network backend: preprocessed input [1, 3, h, w] -> raw outputs."""
 Decoder = Callable[[Outputs, tuple[int, int]], tuple[torch.Tensor, torch.Tensor]]
@@ -151,61 +147,24 @@ def detect_family(outputs: dict[str, list[int]]) -> FamilySpec | None:
     return None
 
 
-def _load_graph(path: Path, data: bytes) -> onnx.ModelProto:
-    """Parse the file, turning any parse failure into a user-facing error."""
-    try:
-        proto = onnx.load_from_string(data)
-    except Exception as exc:  # protobuf raises several unrelated types on garbage
-        raise ModelError(
-            f"{path} is not a valid ONNX model ({type(exc).__name__}).",
-            "Pass an intact .onnx file (re-download it with `oneadapt models pull NAME`).",
-        ) from None
-    if not proto.graph.node or not proto.graph.output:
-        raise ModelError(
-            f"{path} is not a valid ONNX model (no graph).",
-            "Pass an intact .onnx file (re-download it with `oneadapt models pull NAME`).",
-        )
-    return proto
-
-
-def _signature(proto: onnx.ModelProto) -> tuple[str, list[int], dict[str, list[int]]]:
-    """Input name, input shape and output shapes (0 for a symbolic dimension)."""
-
-    def dims(value: onnx.ValueInfoProto) -> list[int]:
-        return [d.dim_value for d in value.type.tensor_type.shape.dim]
-
-    initializers = {t.name for t in proto.graph.initializer}
-    inputs = [i for i in proto.graph.input if i.name not in initializers]
-    outputs = {o.name: dims(o) for o in proto.graph.output}
-    if len(inputs) != 1:
-        return "", [], outputs
-    return inputs[0].name, dims(inputs[0]), outputs
-
-
 class OnnxDetector(DetectionModel):
     """A YOLOX / FastestDet / NanoDet ONNX file as a :class:`Model` with two backends."""
 
     def __init__(
-        self, path: str | Path, score_threshold: float = 0.05, max_detections: int = 100
+        self, path: str | Path | OnnxGraph, score_threshold: float = 0.05, max_detections: int = 100
     ) -> None:
-        self.path = Path(path)
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise ModelError(
-                f"cannot read model file {self.path} ({exc.strerror or exc}).",
-                "Check the path and its permissions.",
-            ) from None
-        proto = _load_graph(self.path, data)
-        self.input_name, shape, outputs = _signature(proto)
-        family = detect_family(outputs)
+        graph = path if isinstance(path, OnnxGraph) else OnnxGraph(path)
+        self.path = graph.path
+        family = detect_family(graph.outputs)
         if family is None:
-            described = ", ".join(f"{n} {s}" for n, s in outputs.items())
+            described = ", ".join(f"{n} {s}" for n, s in graph.outputs.items())
             raise ModelError(
                 f"{self.path} is not a supported detector: outputs {described} match no known "
-                "family (YOLOX, FastestDet, NanoDet).",
-                "Pass one of those ONNX detectors or --model builtin.",
+                "family (YOLOX, FastestDet, NanoDet), nor a supported segmenter or landmark "
+                "model.",
+                "Pass one of those ONNX models or --model builtin.",
             )
+        shape = graph.input_shape
         if len(shape) != 4 or shape[1] != 3 or min(shape) <= 0:
             raise ModelError(
                 f"{self.path} has input shape {shape}; a fixed [1, 3, H, W] input is needed.",
@@ -213,41 +172,24 @@ class OnnxDetector(DetectionModel):
             )
         self.family = family
         self.input_size = (shape[2], shape[3])
-        self.output_names = list(outputs)
         self.score_threshold = score_threshold
         self.max_detections = max_detections
-        self.id = f"{family.name}-{hashlib.sha256(data).hexdigest()[:12]}"
+        self.id = f"{family.name}-{graph.digest}"
         self.class_names = COCO_CLASSES
         self._mean = torch.tensor(family.mean).view(1, 3, 1, 1)
         self._std = torch.tensor(family.std).view(1, 3, 1, 1)
-
-        from oneadapt.models.onnx2torch_compat import convert
-
-        self.module = convert(proto).eval()
-        self.module.requires_grad_(False)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()  # one setting for both backends
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # these exports trigger harmless initializer warnings
-        self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        graph.load()
+        self.graph = graph
+        self.module = graph.module
 
     def forward(self, frames: torch.Tensor) -> list[Detections]:
         """Differentiable detection through the onnx2torch module (see :class:`Model`)."""
-        return self._detect(frames, self._run_torch)
+        return self._detect(frames, self.graph.run_torch)
 
     def infer(self, frames: np.ndarray) -> list[Detections]:
         """Same pre/post-processing as :meth:`forward`, network through onnxruntime."""
         with torch.no_grad():
-            return self._detect(to_tensor(frames), self._run_onnxruntime)
-
-    def _run_torch(self, x: torch.Tensor) -> Outputs:
-        out = self.module(x)
-        out = [out] if isinstance(out, torch.Tensor) else list(out)
-        return dict(zip(self.output_names, out, strict=True))
-
-    def _run_onnxruntime(self, x: torch.Tensor) -> Outputs:
-        arrays = self.session.run(self.output_names, {self.input_name: x.detach().numpy()})
-        return {n: torch.from_numpy(a) for n, a in zip(self.output_names, arrays, strict=True)}
+            return self._detect(to_tensor(frames), self.graph.run_onnxruntime)
 
     def _detect(self, frames: torch.Tensor, network: Network) -> list[Detections]:
         # The exported graphs have a fixed batch of 1.

@@ -18,6 +18,8 @@ KNOWN_MODELS: dict[str, tuple[str, ...]] = {
     "fastestdet": ("FastestDet_352.onnx",),
     "nanodet-m": ("nanodet_m_320.onnx",),
     "nanodet-m-416": ("nanodet_m_416.onnx",),
+    "deeplabv3": ("deeplabv3_mnv2_voc_257.onnx",),
+    "yunet": ("yunet_s_dynamic.onnx",),
 }
 
 
@@ -27,7 +29,8 @@ PACKAGED = ("builtin", "builtin-lidar", "silero-vad")
 
 def load_model(spec: str) -> Model:
     """``builtin`` (video detector), ``builtin-lidar`` (BEV detector), ``silero-vad`` (voice
-    activity), a path to an ``.onnx`` detector, or a name found in :func:`models_dir`."""
+    activity), a path to an ``.onnx`` detector, segmenter or face-landmark model, or a name
+    found in :func:`models_dir`."""
     if spec == "builtin":
         return _load_builtin()
     if spec == "builtin-lidar":
@@ -63,15 +66,26 @@ def _load_file(path: Path) -> Model:
     if path.suffix.lower() != ".onnx":
         raise ModelError(
             f"unknown model format {path.suffix or '(no extension)'!r} for {path}.",
-            "Pass an .onnx detector (YOLOX, FastestDet, NanoDet) or --model builtin.",
+            "Pass an .onnx model (YOLOX, FastestDet, NanoDet, DeepLab-v3 VOC, YuNet) or "
+            "--model builtin.",
         )
     if path.is_dir():
         raise ModelError(f"{path} is a directory, not a model file.", "Pass the .onnx file.")
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist.", "Check the path.")
     from oneadapt.models.onnx_detectors import OnnxDetector
+    from oneadapt.models.onnx_graph import OnnxGraph
+    from oneadapt.models.onnx_landmarks import OnnxLandmarks, is_landmark_model
+    from oneadapt.models.onnx_segmenter import OnnxSegmenter, is_segmenter
 
-    return OnnxDetector(path)
+    # The task follows from what the graph outputs; a detector family is the fallback, whose
+    # constructor names every supported layout when none matches.
+    graph = OnnxGraph(path)
+    if is_segmenter(graph):
+        return OnnxSegmenter(graph)
+    if is_landmark_model(graph):
+        return OnnxLandmarks(graph)
+    return OnnxDetector(graph)
 
 
 def _load_builtin() -> Model:

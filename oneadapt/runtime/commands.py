@@ -95,8 +95,15 @@ def serve(
     from oneadapt.models.registry import load_model
     from oneadapt.runtime.analyzer import Analyzer
     from oneadapt.runtime.grpc_server import ServerSettings, run_server
+    from oneadapt.tasks.detection import Detections
 
     detector_model = load_model(model)
+    if detector_model.output_type is not Detections:
+        raise ConfigurationError(
+            f"model {detector_model.id} outputs {detector_model.output_type.__name__}; the camera "
+            "records detections, so `oneadapt serve` takes detectors only.",
+            "Use `oneadapt run` or `bench` for this model, or serve a detector.",
+        )
     wanted = parse_classes(classes, detector_model.class_names)
     settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
     if ray:

@@ -110,16 +110,14 @@ def nms(
     return order[keep]
 
 
-def frame_f1(pred: Detections, ref: Detections, iou_threshold: float = 0.5) -> float:
-    """F1 of ``pred`` against ``ref`` (both already filtered): greedy matching by IoU,
-    same class; a frame with nothing in either scores 1."""
-    if len(pred) == 0 and len(ref) == 0:
-        return 1.0
+def greedy_match(pred: Detections, ref: Detections, iou_threshold: float) -> list[tuple[int, int]]:
+    """(pred, ref) index pairs: each prediction, best score first, takes the free reference
+    of its class it overlaps most, if by IoU >= ``iou_threshold``."""
     if len(pred) == 0 or len(ref) == 0:
-        return 0.0
+        return []
     iou = box_iou(pred.boxes.detach().float(), ref.boxes.detach().float())
     iou[pred.classes[:, None] != ref.classes[None, :]] = 0.0
-    matched = 0
+    pairs = []
     order = torch.argsort(pred.scores.detach(), descending=True)
     taken = torch.zeros(len(ref), dtype=torch.bool)
     for i in order.tolist():
@@ -128,9 +126,25 @@ def frame_f1(pred: Detections, ref: Detections, iou_threshold: float = 0.5) -> f
         j = int(torch.argmax(row))
         if row[j] >= iou_threshold:
             taken[j] = True
-            matched += 1
-    precision, recall = matched / len(pred), matched / len(ref)
-    return 0.0 if matched == 0 else 2 * precision * recall / (precision + recall)
+            pairs.append((i, j))
+    return pairs
+
+
+def f1(matched: float, predicted: float, reference: float) -> float:
+    """F1 of ``matched`` items among ``predicted`` and ``reference`` ones (1 when both are
+    empty)."""
+    if predicted == 0 and reference == 0:
+        return 1.0
+    if matched == 0:
+        return 0.0
+    precision, recall = matched / predicted, matched / reference
+    return 2 * precision * recall / (precision + recall)
+
+
+def frame_f1(pred: Detections, ref: Detections, iou_threshold: float = 0.5) -> float:
+    """F1 of ``pred`` against ``ref`` (both already filtered): greedy matching by IoU,
+    same class; a frame with nothing in either scores 1."""
+    return f1(len(greedy_match(pred, ref, iou_threshold)), len(pred), len(ref))
 
 
 @dataclass(frozen=True)
