@@ -122,7 +122,13 @@ def test_every_container_s_rows_are_a_kind_the_camera_checks() -> None:
         assert got is kind and kind.count(rows) == records
         np.testing.assert_array_equal(type(output).from_array(rows).to_array().ravel(), rows)
     assert row_kind("") is KINDS["detections"]  # what servers before the name sent
-    for name, rows in [("speech", [1.5]), ("detections", [1.0] * 7), ("x", [])]:
+    for name, rows in [
+        ("speech", [1.5]),
+        ("detections", [1.0] * 7),
+        ("detections", [0, 0, 0, 0, 0, 2.0**63]),  # read as int64 it would overflow
+        ("segmentation", [1, 1, 2.0**40, 1]),
+        ("x", []),
+    ]:
         answer = pb.Analysis(output=name)
         answer.frames.add(rows=rows)
         with pytest.raises(ProtocolError):

@@ -25,6 +25,11 @@ DETECTION_FIELDS = 6
 MAX_SIDE = 4096
 """The largest label-map side segmentation rows may describe (a network's output grid is
 far smaller)."""
+MAX_INDEX = 2**24
+"""Class indices, labels and run lengths are at most it (every such integer is exact in
+float32; a larger value would overflow, or alias another, read back as an integer)."""
+MAX_POINTS = 1024
+"""Keypoints per instance (YuNet has 5)."""
 
 
 def _flat(rows: np.ndarray) -> np.ndarray:
@@ -33,14 +38,19 @@ def _flat(rows: np.ndarray) -> np.ndarray:
 
 def detection_table(rows: np.ndarray) -> np.ndarray:
     """[N, 6] rows (x1, y1, x2, y2, score, class) from flat or [N, 6] detection rows;
-    anything that is not whole, finite rows with integer classes >= 0 raises
+    anything that is not whole, finite rows with integer classes in [0, MAX_INDEX] raises
     :class:`ProtocolError`."""
     flat = _flat(rows)
     if len(flat) % DETECTION_FIELDS:
         raise ProtocolError("detection rows are not whole records.", _REPAIR)
     table = flat.reshape(-1, DETECTION_FIELDS)
     classes = table[:, 5]
-    if not np.isfinite(table).all() or (classes < 0).any() or (classes != np.round(classes)).any():
+    if (
+        not np.isfinite(table).all()
+        or (classes < 0).any()
+        or (classes > MAX_INDEX).any()
+        or (classes != np.round(classes)).any()
+    ):
         raise ProtocolError("detection rows hold invalid detections.", _REPAIR)
     return table
 
@@ -52,9 +62,12 @@ def keypoint_table(rows: np.ndarray) -> tuple[int, np.ndarray]:
     if len(values) == 0 or not np.isfinite(values).all():
         raise ProtocolError("keypoint rows are not whole records.", _REPAIR)
     k = values[0]
-    if k < 1 or k != int(k) or (len(values) - 1) % (DETECTION_FIELDS + 2 * int(k)):
+    if not 1 <= k <= MAX_POINTS or k != int(k):
         raise ProtocolError("keypoint rows are not whole records.", _REPAIR)
-    table = values[1:].reshape(-1, DETECTION_FIELDS + 2 * int(k))
+    width = DETECTION_FIELDS + 2 * int(k)
+    if (len(values) - 1) % width:
+        raise ProtocolError("keypoint rows are not whole records.", _REPAIR)
+    table = values[1:].reshape(-1, width)
     detection_table(table[:, :DETECTION_FIELDS])
     return int(k), table
 
@@ -66,7 +79,7 @@ def label_map(rows: np.ndarray) -> np.ndarray:
     values = _flat(rows)
     if len(values) < 2 or len(values) % 2 or not np.isfinite(values).all():
         raise ProtocolError("segmentation rows are not a run-length label map.", _REPAIR)
-    if (values != np.round(values)).any() or (values < 0).any():
+    if (values != np.round(values)).any() or (values < 0).any() or (values > MAX_INDEX).any():
         raise ProtocolError("segmentation rows hold invalid labels or runs.", _REPAIR)
     (height, width), pairs = values[:2].astype(int), values[2:].reshape(-1, 2).astype(np.int64)
     if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
