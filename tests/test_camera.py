@@ -106,3 +106,18 @@ def test_an_answer_that_does_not_decode_stops_the_camera(
     record = pd.read_parquet(tmp_path / "camera.parquet")
     assert list(record["reason"]) == ["BAD_REPLY"]
     assert len(pd.read_parquet(tmp_path / "outputs.parquet")) == 0
+
+
+def test_a_restarted_camera_keeps_the_outputs_it_recorded(tmp_path: Path) -> None:
+    """Outputs read back from DIR on a restart and the next seconds' are appended: the
+    file holds every delivered second's rows, whatever their kind."""
+    camera(tmp_path, Answers("keypoints", [1, 1, 2, 3, 4, 0.9, 0, 5, 6]), 2).run(2)
+    camera(tmp_path, Answers("detections", [1, 2, 3, 4, 0.9, 0]), 4).run(4)
+    outputs = pd.read_parquet(tmp_path / "outputs.parquet")
+    assert list(outputs["second"]) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(outputs["output"]) == ["keypoints"] * 4 + ["detections"] * 4
+    assert [len(r) for r in outputs["rows"]] == [9] * 4 + [6] * 4
+    boxes = pd.read_parquet(tmp_path / "detections.parquet")
+    assert list(boxes["second"]) == [2, 2, 3, 3] and (boxes["score"] > 0.89).all()
+    record = pd.read_parquet(tmp_path / "camera.parquet")
+    assert list(record["detections"]) == [2, 2, 2, 2]
