@@ -45,10 +45,11 @@ def serving(analyzer: Analyzer, **settings) -> Iterator[tuple[int, ServerMetrics
         server.stop(0)
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    """``oneadapt serve`` with the built-in detector, once its health check says SERVING."""
+def start_server(port: int, log: Path, model: str = "builtin") -> subprocess.Popen:
+    """``oneadapt serve`` with ``model`` (the built-in detector), once its health check says
+    SERVING."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oneadapt", "serve", "--model", "builtin", "--port", str(port)],
+        [sys.executable, "-m", "oneadapt", "serve", "--model", model, "--port", str(port)],
         stderr=log.open("a"),
         env=CHILD_ENV,
     )

@@ -88,12 +88,6 @@ def test_unsupported_onnx_model(tmp_path, video, shared_data):
     )
 
 
-def test_serve_refuses_a_model_the_camera_cannot_record(segmenter_onnx):
-    assert_user_error(
-        oneadapt("serve", "-m", segmenter_onnx, "--port", "0"), "SegmentationMap", "detectors only"
-    )
-
-
 def test_unknown_model_name(tmp_path, video):
     assert_user_error(
         oneadapt("profile", video, "-m", "no-such-model", "-o", tmp_path / "o"), "no-such-model"

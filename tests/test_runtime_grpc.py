@@ -1,5 +1,6 @@
-"""Camera and server over gRPC on loopback: the same results as ``run_policy``, bad
-messages rejected while serving goes on, bearer token, TLS, health, metrics."""
+"""Camera and server over gRPC on loopback: the same results as ``run_policy``, any task's
+outputs carried and recorded, bad messages rejected while serving goes on, bearer token,
+TLS, health, metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from runtime_helpers import free_port, self_signed, serving
+from runtime_helpers import free_port, self_signed, serving, start_server
 
 from oneadapt.adapt.gradient_policy import GradientPolicy
 from oneadapt.adapt.policy import PolicyContext
@@ -21,6 +22,7 @@ from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.knobs.fps import sent_frames
 from oneadapt.media.codec import encode, frame_owner
 from oneadapt.media.scene import scene_from_spec
+from oneadapt.media.sources import VideoSource
 from oneadapt.models.registry import load_model
 from oneadapt.protocol import oneadapt_pb2 as pb
 from oneadapt.protocol.messages import segment_message
@@ -32,6 +34,9 @@ from oneadapt.runtime.in_process import InProcessTransport
 from oneadapt.runtime.metrics import CameraMetrics
 from oneadapt.runtime.transport import TransportError
 from oneadapt.tasks.detection import DetectionTask
+from oneadapt.tasks.keypoints import Keypoints
+from oneadapt.tasks.rows import KINDS
+from oneadapt.tasks.segmentation import SegmentationMap
 
 KNOBS = ["second", "qp", "height", "fps", "bytes", "frames_inferred", "backward_passes"]
 BOX = ["x1", "y1", "x2", "y2", "score", "class"]
@@ -270,3 +275,64 @@ def test_camera_command_runs_a_fixed_policy(builtin_analyzer, tmp_path):
     assert set(zip(record["qp"], record["height"], record["fps"], strict=True)) == {(35, 90, 2)}
     assert (record["frames_inferred"] == 2).all() and (record["backward_passes"] == 0).all()
     assert (record["feedback_bytes"] == 0).all() and (record["camera_encodes"] == 0).all()
+
+
+class Recording(GrpcTransport):
+    """The gRPC transport, keeping every (segment, answer) pair that crossed the wire."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target, deadline=60)
+        self.calls: list[tuple[pb.Segment, pb.Analysis]] = []
+
+    def analyze(self, segment: pb.Segment) -> pb.Analysis:
+        reply = super().analyze(segment)
+        self.calls.append((segment, reply))
+        return reply
+
+
+@pytest.mark.parametrize(
+    ("onnx", "output", "container"),
+    [
+        ("segmenter_onnx", "segmentation", SegmentationMap),
+        ("landmarks_onnx", "keypoints", Keypoints),
+    ],
+)
+def test_serve_and_camera_carry_any_task_s_outputs(
+    onnx, output, container, scene_clip, tmp_path, request
+) -> None:
+    """``oneadapt serve`` with a segmenter or a landmark model and a camera on a clip: every
+    second delivered with DNNGrad, each frame's outputs recorded as that task's rows, the
+    same as the model gives on the same segments in this process."""
+    path = str(request.getfixturevalue(onnx))
+    port, out = free_port(), tmp_path / "cam"
+    server = start_server(port, tmp_path / "server.log", path)
+    try:
+        source = VideoSource(scene_clip, fps=5)
+        space = ConfigSpace.default(source.height, analysis_fps=5)
+        transport = Recording(f"127.0.0.1:{port}")
+        policy = GradientPolicy(PolicyContext(space), 0.3)
+        record = Camera(source, policy, space, transport, out, CameraSettings("cam")).run(2)
+        transport.close()
+    finally:
+        server.terminate()
+        server.wait(60)
+    assert list(record["outcome"]) == ["delivered"] * 2
+    assert record["backward_passes"].sum() >= 1 and record["feedback_bytes"].sum() > 0
+    outputs = pd.read_parquet(out / "outputs.parquet")
+    assert set(outputs["output"]) == {output} and not (out / "detections.parquet").exists()
+    model = load_model(path)
+    task = model.task()
+    local = Analyzer(Detector(model), task)  # the served model, in this process
+    assert [m.second for m, _ in transport.calls] == [0, 1]
+    for message, reply in transport.calls:
+        assert reply.output == output
+        got = outputs[outputs["second"] == message.second]
+        assert list(got["frame"]) == list(range(len(message.capture_times))) == list(range(5))
+        expected, _ = local.analyze(message)
+        for rows, frame in zip(got["rows"], expected.frames, strict=True):
+            here, there = task.from_array(rows), task.from_array(np.asarray(frame.rows))
+            assert isinstance(here, container)
+            np.testing.assert_allclose(here.to_array(), there.to_array(), atol=1e-3)
+        counted = sum(KINDS[output].count(rows) for rows in got["rows"])
+        assert record.loc[record["second"] == message.second, "detections"].item() == counted
+    assert record["detections"].sum() > 0

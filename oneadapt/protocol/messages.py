@@ -17,6 +17,7 @@ from oneadapt.knobs import Configuration, knob_type, knob_types
 from oneadapt.media.codec import EncodedSegment, frame_owner
 from oneadapt.media.modality import modality
 from oneadapt.protocol import oneadapt_pb2 as pb
+from oneadapt.tasks.rows import RowKind, row_kind
 
 MAX_FRAMES = 240
 """Items per 1-second segment a server accepts (analysis runs at up to 60 fps)."""
@@ -121,6 +122,9 @@ def output_rows(analysis: pb.Analysis) -> list[np.ndarray]:
     return [np.asarray(f.rows, np.float32) for f in analysis.frames]
 
 
-def detection_rows(analysis: pb.Analysis) -> list[np.ndarray]:
-    """Per frame, the server's detections as float32 rows (x1, y1, x2, y2, score, class)."""
-    return [rows.reshape(-1, 6) for rows in output_rows(analysis)]
+def checked_outputs(analysis: pb.Analysis) -> tuple[RowKind, list[np.ndarray]]:
+    """The kind of output the server names (``Analysis.output``) and, per item, its rows
+    checked as that container's (:mod:`oneadapt.tasks.rows`, numpy only); an unknown kind or
+    rows the container cannot hold raise :class:`oneadapt.errors.ProtocolError`."""
+    kind = row_kind(analysis.output)
+    return kind, [kind.parse(rows) for rows in output_rows(analysis)]

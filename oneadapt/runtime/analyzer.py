@@ -1,5 +1,7 @@
 """The server's work on one received segment, independent of the transport: decode, infer
-the sent frames, and back-propagate when the stream's policy wants DNNGrad.
+the sent frames, and back-propagate when the stream's policy wants DNNGrad. The answer
+carries every item's output as its container's rows and names the container
+(``Analysis.output``), so any task's outputs travel.
 
 It drives the same :class:`DNNGradServer` and :func:`infer_encoded` as ``run_policy``, in
 the same order, so a deployed server returns what the bench measured. DNNGrad state (the
@@ -69,6 +71,7 @@ class Analyzer:
             dnn_seconds = time.perf_counter() - dnn_start
         reply.dnn_seconds = seconds
         reply.frames_inferred = len(encoded.sent)
+        reply.output = self.task.output_type.row_kind
         for d in detections:
             reply.frames.add(rows=d.to_array().ravel().tolist())
         return reply, Work(decode_seconds, dnn_seconds, len(reply.feedback))

@@ -1,5 +1,6 @@
 """The deployed camera: every second, the policy decides, the encoder encodes, the segment
-goes to the server, and the server's answer (detections, DNNGrad) goes back to the policy.
+goes to the server, and the server's answer (the task's outputs, DNNGrad) goes back to the
+policy.
 
 It drives the same :class:`Policy` and :func:`encode` as ``run_policy`` in the same order,
 so against a server it makes the decisions ``oneadapt run`` makes. It imports no torch.
@@ -19,6 +20,20 @@ waited behind others) or dropped with the reason: ``queue_full`` (the oldest goe
 ``too_old``, ``unreachable`` (still queued when the camera stopped), or the server's
 status (e.g. ``INVALID_ARGUMENT``). A camera restarted on the same ``DIR`` resumes: it
 sends what its queue holds and continues the stream after the last second recorded.
+
+Outputs of any task: the camera is not told the server's task. Every ``Analysis`` names the
+container its rows are (``output``: detections, keypoints, segmentation, speech; the
+server's ``task.output_type.row_kind``), and the camera checks and records each item's rows
+as that container's through :mod:`oneadapt.tasks.rows`, the numpy half of the containers'
+own ``from_array`` (so it still imports no torch). The policy needs only the DNNGrad map,
+which is the same for every task, so nothing else depends on the task: no flag to keep in
+step with the server, no handshake, and a server restarted with another model is recorded
+correctly from its first answer. Each item's rows go to ``DIR/outputs.parquet`` (second,
+frame, output, rows: ``Task.from_array`` reads them back); outputs of fixed-width records
+also go to a table of their own (detections: ``DIR/detections.parquet``, one row per
+box). An answer whose outputs or DNNGrad map do not decode drops its second
+(``BAD_REPLY``) and stops the camera with :class:`~oneadapt.errors.ProtocolError`: the
+server is another version or broken, which retrying will not change.
 """
 
 from __future__ import annotations
@@ -34,15 +49,16 @@ from typing import Any, Protocol
 import pandas as pd
 
 from oneadapt.adapt.policy import Feedback, Overhead, Policy
-from oneadapt.errors import OneAdaptError
+from oneadapt.errors import OneAdaptError, ProtocolError
 from oneadapt.knobs import ConfigSpace
 from oneadapt.media.codec import EncodedSegment, encode
 from oneadapt.media.sources import Segment, Source
 from oneadapt.protocol import oneadapt_pb2 as pb
 from oneadapt.protocol.feedback import FeedbackMap
-from oneadapt.protocol.messages import configuration, detection_rows, segment_message
+from oneadapt.protocol.messages import checked_outputs, configuration, segment_message
 from oneadapt.runtime.transport import Transport, TransportError
 from oneadapt.storage import atomic_path
+from oneadapt.tasks.rows import KINDS
 
 METRICS = (
     "bytes",
@@ -65,8 +81,10 @@ METRICS = (
 )
 """After the second and the knobs, ``oneadapt run``'s columns that a camera can know (not
 accuracy: it has no reference),
-the number of detections, and delivery: wall-clock capture, last send and ack times, retries,
-outcome (``delivered``, ``late`` or ``dropped``) and the drop reason."""
+the number of output records (``detections``: detections, keypoint instances, speech
+windows, or labelled pixels of a segmentation map), and delivery: wall-clock capture, last
+send and ack times, retries, outcome (``delivered``, ``late`` or ``dropped``) and the drop
+reason."""
 
 FATAL = {"UNAUTHENTICATED", "PERMISSION_DENIED", "UNIMPLEMENTED"}
 """Statuses that will not change however long the camera keeps going."""
@@ -129,8 +147,11 @@ class Camera:
         self.queue_dir = self.out_dir / "queue"
         self.queue_dir.mkdir(parents=True, exist_ok=True)
         self.rows: dict[int, dict[str, Any]] = {}
-        self.boxes: list[tuple] = []
-        """Rows of ``DIR/detections.parquet``: second, frame, x1, y1, x2, y2, score, class."""
+        self.outputs: list[tuple] = []
+        """Rows of ``DIR/outputs.parquet``: second, frame, output (kind), rows (float32)."""
+        self.tables: dict[str, list[tuple]] = {}
+        """Per kind of fixed-width records, the rows of ``DIR/<kind>.parquet``: second,
+        frame, then the record's fields (detections: x1, y1, x2, y2, score, class)."""
         self.queue: deque[Pending] = deque()
         self.grad_map: FeedbackMap | None = None
         self.failures = 0
@@ -146,16 +167,23 @@ class Camera:
         return self.out_dir / "camera.parquet"
 
     @property
-    def boxes_path(self) -> Path:
-        return self.out_dir / "detections.parquet"
+    def outputs_path(self) -> Path:
+        return self.out_dir / "outputs.parquet"
+
+    def table_path(self, kind: str) -> Path:
+        return self.out_dir / f"{kind}.parquet"
 
     def _resume(self) -> None:
         """Reload the record and the queue a previous run on this directory left."""
         if self.record_path.exists():
             for row in pd.read_parquet(self.record_path).to_dict("records"):
                 self.rows[int(row["second"])] = row
-        if self.boxes_path.exists():
-            self.boxes = list(pd.read_parquet(self.boxes_path).itertuples(index=False))
+        if self.outputs_path.exists():
+            self.outputs = list(pd.read_parquet(self.outputs_path).itertuples(index=False))
+        for name, kind in KINDS.items():
+            if kind.table is not None and self.table_path(name).exists():
+                table = pd.read_parquet(self.table_path(name))
+                self.tables[name] = list(table.itertuples(index=False))
         for path in sorted(self.queue_dir.glob("*.pb")):
             message = pb.Segment.FromString(path.read_bytes())
             captured = message.capture_times[-1] if message.capture_times else time.time()
@@ -297,8 +325,15 @@ class Camera:
     def _deliver(self, pending: Pending, reply: pb.Analysis) -> None:
         row = pending.row
         row["ack_time"] = time.time()
-        if reply.feedback:
-            self.grad_map = FeedbackMap.from_bytes(reply.feedback)
+        try:  # check the whole answer before anything learns from it
+            kind, outputs = checked_outputs(reply)
+            grad_map = FeedbackMap.from_bytes(reply.feedback) if reply.feedback else None
+        except ProtocolError:
+            row.update(outcome="dropped", reason="BAD_REPLY")  # already out of the queue
+            self._resolve(pending)
+            raise
+        if grad_map is not None:
+            self.grad_map = grad_map
         late = row["retries"] > 0 or row["second"] != self.newest
         if pending.live is not None:  # the current second: the policy learns from it
             segment, encoded = pending.live
@@ -315,18 +350,20 @@ class Camera:
                 )
             spent = self.policy.take_overhead()
             row.update(camera_encodes=spent.camera_encodes, camera_seconds=spent.camera_seconds)
-        detections = detection_rows(reply)
         row.update(
             frames_inferred=reply.frames_inferred,
             dnn_seconds=reply.dnn_seconds,
             backward_passes=reply.backward_passes,
             backward_seconds=reply.backward_seconds,
             feedback_bytes=len(reply.feedback),
-            detections=sum(len(d) for d in detections),
+            detections=sum(kind.count(rows) for rows in outputs),
             outcome="late" if late else "delivered",
         )
-        for f, boxes in enumerate(detections):
-            self.boxes.extend((row["second"], f, *r) for r in boxes.tolist())
+        for f, rows in enumerate(outputs):
+            self.outputs.append((row["second"], f, kind.name, rows))
+            if kind.table is not None:
+                table = self.tables.setdefault(kind.name, [])
+                table.extend((row["second"], f, *r) for r in kind.table(rows).tolist())
         self._resolve(pending)
 
     def _drop(self, pending: Pending, reason: str) -> None:
@@ -347,6 +384,10 @@ class Camera:
         """The record so far (atomically, so a killed camera leaves a readable one)."""
         with atomic_path(self.record_path) as tmp:
             self.record().to_parquet(tmp, index=False)
-        columns = ["second", "frame", "x1", "y1", "x2", "y2", "score", "class"]
-        with atomic_path(self.boxes_path) as tmp:
-            pd.DataFrame(self.boxes, columns=columns).to_parquet(tmp, index=False)
+        with atomic_path(self.outputs_path) as tmp:
+            columns = ["second", "frame", "output", "rows"]
+            pd.DataFrame(self.outputs, columns=columns).to_parquet(tmp, index=False)
+        for name, rows in self.tables.items():
+            with atomic_path(self.table_path(name)) as tmp:
+                columns = ["second", "frame", *KINDS[name].columns]
+                pd.DataFrame(rows, columns=columns).to_parquet(tmp, index=False)

@@ -70,7 +70,9 @@ def serve(
         str | None, typer.Option(help="With --ray: MIN..MAX replicas, scaled on load.")
     ] = None,
 ) -> None:
-    """The server: receive segments from cameras over gRPC, detect, return DNNGrad.
+    """The server: receive segments from cameras over gRPC, run the model, return its
+    outputs (any task's: each answer names its kind, so cameras need no task setting) and
+    DNNGrad.
 
     Keeps DNNGrad state per stream id, so several cameras share one server; writes one JSON
     line per segment on stderr; on SIGTERM stops taking calls and drains in-flight ones.
@@ -95,15 +97,8 @@ def serve(
     from oneadapt.models.registry import load_model
     from oneadapt.runtime.analyzer import Analyzer
     from oneadapt.runtime.grpc_server import ServerSettings, run_server
-    from oneadapt.tasks.detection import Detections
 
     detector_model = load_model(model)
-    if detector_model.output_type is not Detections:
-        raise ConfigurationError(
-            f"model {detector_model.id} outputs {detector_model.output_type.__name__}; the camera "
-            "records detections, so `oneadapt serve` takes detectors only.",
-            "Use `oneadapt run` or `bench` for this model, or serve a detector.",
-        )
     wanted = parse_classes(classes, detector_model.class_names)
     settings = ServerSettings(f"{host}:{port}", token, tls_cert, tls_key, metrics_port)
     if ray:
@@ -168,8 +163,9 @@ def camera(
 ) -> None:
     """The camera: encode a source under the policy, send it to 'oneadapt serve', adapt.
 
-    Writes DIR/camera.parquet (one row per second, with its delivery outcome) and
-    DIR/detections.parquet (the server's detections); unsent seconds wait in DIR/queue.
+    Writes DIR/camera.parquet (one row per second, with its delivery outcome),
+    DIR/outputs.parquet (the server's outputs per frame, whatever its task) and, from a
+    detector, DIR/detections.parquet (one row per box); unsent seconds wait in DIR/queue.
     """
     policy = policy.strip()
     if policy.startswith("fixed:"):

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from oneadapt.errors import ConfigurationError, ProtocolError
+from oneadapt.errors import ConfigurationError
 from oneadapt.tasks.base import Task
+from oneadapt.tasks.rows import DETECTION_FIELDS, detection_table
 
 # Vehicles and persons, by COCO name; models with other vocabularies map onto these names.
 DEFAULT_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
 
 
-ROW_FIELDS = 6
+ROW_FIELDS = DETECTION_FIELDS
 """x1, y1, x2, y2, score, class: float32 each."""
-_REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender."
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Detections:
     boxes: torch.Tensor
     scores: torch.Tensor
     classes: torch.Tensor
+    row_kind: ClassVar[str] = "detections"
+    """The name of these rows on the wire (:mod:`oneadapt.tasks.rows`)."""
 
     @classmethod
     def empty(cls) -> Detections:
@@ -59,18 +62,7 @@ class Detections:
     def from_array(cls, rows: np.ndarray) -> Detections:
         """Detections from :meth:`to_array`'s rows (flat or [N, 6]); anything that is not
         whole, finite rows with integer classes >= 0 raises :class:`ProtocolError`."""
-        flat = np.asarray(rows, np.float32).reshape(-1)
-        if len(flat) % ROW_FIELDS:
-            raise ProtocolError("detection rows are not whole records.", _REPAIR)
-        table = flat.reshape(-1, ROW_FIELDS)
-        classes = table[:, 5]
-        if (
-            not np.isfinite(table).all()
-            or (classes < 0).any()
-            or (classes != np.round(classes)).any()
-        ):
-            raise ProtocolError("detection rows hold invalid detections.", _REPAIR)
-        t = torch.from_numpy(table.copy())
+        t = torch.from_numpy(detection_table(rows).copy())
         return cls(t[:, :4].clone(), t[:, 4].clone(), t[:, 5].long())
 
     def select(self, classes: Sequence[int], min_score: float = 0.0) -> Detections:

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from oneadapt.errors import ProtocolError
 from oneadapt.tasks.base import Task
 from oneadapt.tasks.detection import ROW_FIELDS, Detections, DetectionTask, f1, greedy_match
-
-_REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender."
+from oneadapt.tasks.rows import keypoint_table
 
 
 @dataclass
@@ -32,6 +31,8 @@ class Keypoints:
 
     instances: Detections
     points: torch.Tensor
+    row_kind: ClassVar[str] = "keypoints"
+    """The name of these rows on the wire (:mod:`oneadapt.tasks.rows`)."""
 
     @classmethod
     def empty(cls, k: int) -> Keypoints:
@@ -53,16 +54,9 @@ class Keypoints:
     @classmethod
     def from_array(cls, rows: np.ndarray) -> Keypoints:
         """From :meth:`to_array`'s values; anything else raises :class:`ProtocolError`."""
-        values = np.asarray(rows, np.float32).reshape(-1)
-        if len(values) == 0 or not np.isfinite(values).all():
-            raise ProtocolError("keypoint rows are not whole records.", _REPAIR)
-        k = values[0]
-        width = ROW_FIELDS + 2 * int(k)
-        if k < 1 or k != int(k) or (len(values) - 1) % width:
-            raise ProtocolError("keypoint rows are not whole records.", _REPAIR)
-        table = values[1:].reshape(-1, width)
+        k, table = keypoint_table(rows)
         instances = Detections.from_array(table[:, :ROW_FIELDS])
-        points = torch.from_numpy(table[:, ROW_FIELDS:].reshape(-1, int(k), 2).copy())
+        points = torch.from_numpy(table[:, ROW_FIELDS:].reshape(-1, k, 2).copy())
         return cls(instances, points)
 
 

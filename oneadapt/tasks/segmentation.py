@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from oneadapt.errors import ConfigurationError, ProtocolError
+from oneadapt.errors import ConfigurationError
 from oneadapt.tasks.base import Task
-
-MAX_SIDE = 4096
-"""The largest label-map side rows may describe (a network's output grid is far smaller)."""
-_REPAIR = "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender."
+from oneadapt.tasks.rows import label_map
 
 
 @dataclass
@@ -34,6 +32,8 @@ class SegmentationMap:
 
     labels: torch.Tensor
     logits: torch.Tensor | None = None
+    row_kind: ClassVar[str] = "segmentation"
+    """The name of these rows on the wire (:mod:`oneadapt.tasks.rows`)."""
 
     def detach(self) -> SegmentationMap:
         return SegmentationMap(self.labels.detach())
@@ -50,18 +50,7 @@ class SegmentationMap:
     @classmethod
     def from_array(cls, rows: np.ndarray) -> SegmentationMap:
         """Labels from :meth:`to_array`'s rows; anything else raises :class:`ProtocolError`."""
-        values = np.asarray(rows, np.float32).reshape(-1)
-        if len(values) < 2 or len(values) % 2 or not np.isfinite(values).all():
-            raise ProtocolError("segmentation rows are not a run-length label map.", _REPAIR)
-        if (values != np.round(values)).any() or (values < 0).any():
-            raise ProtocolError("segmentation rows hold invalid labels or runs.", _REPAIR)
-        (height, width), pairs = values[:2].astype(int), values[2:].reshape(-1, 2).astype(int)
-        if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
-            raise ProtocolError(f"a {height}x{width} label map is out of range.", _REPAIR)
-        if height * width != pairs[:, 1].sum():
-            raise ProtocolError("segmentation runs do not cover the label map.", _REPAIR)
-        labels = np.repeat(pairs[:, 0], pairs[:, 1]).reshape(height, width)
-        return cls(torch.from_numpy(labels).long())
+        return cls(torch.from_numpy(label_map(rows)).long())
 
 
 @dataclass(frozen=True)

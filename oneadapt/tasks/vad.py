@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from oneadapt.errors import ProtocolError
 from oneadapt.tasks.base import Task
+from oneadapt.tasks.rows import speech_probabilities
 
 
 @dataclass
@@ -24,6 +25,8 @@ class SpeechProbabilities:
     """One second's speech probability per 32-ms window, [W] (may carry gradients)."""
 
     probabilities: torch.Tensor
+    row_kind: ClassVar[str] = "speech"
+    """The name of these rows on the wire (:mod:`oneadapt.tasks.rows`)."""
 
     def __len__(self) -> int:
         return int(self.probabilities.shape[0])
@@ -39,13 +42,7 @@ class SpeechProbabilities:
     def from_array(cls, rows: np.ndarray) -> SpeechProbabilities:
         """From :meth:`to_array`'s values; anything but probabilities raises
         :class:`ProtocolError`."""
-        values = np.asarray(rows, np.float32).reshape(-1)
-        if not (np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()):
-            raise ProtocolError(
-                "speech rows hold values that are not probabilities.",
-                "Delete the inference cache ($ONEADAPT_CACHE) to rebuild it, or check the sender.",
-            )
-        return cls(torch.from_numpy(values.copy()))
+        return cls(torch.from_numpy(speech_probabilities(rows).copy()))
 
 
 @dataclass(frozen=True)
