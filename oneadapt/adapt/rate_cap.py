@@ -57,7 +57,7 @@ def window_cap(
     total = window * budget
     shares = []
     for j in range(0 if rest is not None else 1, len(recent) + 1):
-        left = total - sum(recent[len(recent) - j :]) if j else total
+        left = total - sum(recent[len(recent) - j :])
         after = window - j - 1
         shares.append(left / (after + 1) if rest is None else left - after * rest)
     return max(min(shares, default=budget), 0.0)
