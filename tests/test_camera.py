@@ -101,8 +101,9 @@ def test_outputs_are_recorded_by_the_kind_the_answer_names(tmp_path: Path) -> No
 def test_an_answer_that_does_not_decode_stops_the_camera(
     tmp_path: Path, output: str, rows: list[float], problem: str
 ) -> None:
-    with pytest.raises(ProtocolError, match=problem):
+    with pytest.raises(ProtocolError, match=problem) as raised:
         camera(tmp_path, Answers(output, rows), 2).run(2)
+    assert "same oneadapt version" in raised.value.fix  # the camera's fix, not the cache's
     record = pd.read_parquet(tmp_path / "camera.parquet")
     assert list(record["reason"]) == ["BAD_REPLY"]
     assert len(pd.read_parquet(tmp_path / "outputs.parquet")) == 0

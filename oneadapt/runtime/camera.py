@@ -328,10 +328,13 @@ class Camera:
         try:  # check the whole answer before anything learns from it
             kind, outputs = checked_outputs(reply)
             grad_map = FeedbackMap.from_bytes(reply.feedback) if reply.feedback else None
-        except ProtocolError:
+        except ProtocolError as exc:
             row.update(outcome="dropped", reason="BAD_REPLY")  # already out of the queue
             self._resolve(pending)
-            raise
+            raise ProtocolError(
+                f"the server's answer for second {row['second']}: {exc.problem}",
+                "Run camera and server from the same oneadapt version, or check the server.",
+            ) from None
         if grad_map is not None:
             self.grad_map = grad_map
         late = row["retries"] > 0 or row["second"] != self.newest
