@@ -343,7 +343,7 @@ def bench(
         typer.Option(
             help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
             "reducto (needs a frame-filter --knob), accmpeg, dds (need --knob roi=...), "
-            "awstream@budget, chameleon@budget, oracle, "
+            "awstream@budget, chameleon@budget, reducto@budget, oracle, "
             "fixed:QP/HEIGHT/FPS."
         ),
     ] = "oneadapt,best-fixed,awstream,chameleon,awstream@budget,chameleon@budget,oracle",

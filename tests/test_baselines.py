@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -141,6 +142,9 @@ def test_make_policy_names_and_fixed_specs(setup) -> None:
         with pytest.raises(OneAdaptError, match="budget"):
             make_policy(name, context, 0.1, profiler=profiler)
     assert make_policy("awstream", context, 0.1, profiler=profiler, budget=3.5).budget is None
+    for bad in ("best-fixed@budget", "oracle@budget"):  # nothing to slow down: not a policy
+        with pytest.raises(OneAdaptError, match="unknown policy"):
+            make_policy(bad, context, 0.1, profiler=profiler, source=source, budget=3.5)
     best = make_policy(
         "best-fixed", context, 0.1, profiler=profiler, source=source, offline_seconds=1
     )
@@ -278,7 +282,7 @@ def test_reducto_profiles_only_the_thresholds_on_its_best_fixed_encoding(setup) 
     policy = make_policy(
         "reducto", filtered, 1.0, profiler=profiler, source=source, offline_seconds=1, period=2
     )
-    assert isinstance(policy, ReductoPolicy)
+    assert isinstance(policy, ReductoPolicy) and policy.budget is None
     encoding = policy.current
     assert encoding["filter_pixel"] == 0  # chosen offline with every frame sent
     assert policy.offline_overhead.profiling_inferences == 5 * 2  # qp24 (the reference), qp40
@@ -301,6 +305,17 @@ def test_reducto_profiles_only_the_thresholds_on_its_best_fixed_encoding(setup) 
     profiled = {*candidates, space.reference}
     assert charged[0] == sum(profiler.measure(segments[0], c).frames for c in profiled)
     assert charged[1] == 0 and charged[2] > 0 and max(frames) == 5 and min(frames) < 5
+    # Under a spare-GPU budget the same profile takes ceil(P / budget) seconds, charged the
+    # budget each second, with the offline encoding in use meanwhile.
+    budget = math.ceil(charged[0] / len(segments)) - 1
+    slow = make_policy(
+        "reducto@budget", filtered, 1.0, profiler=profiler, source=source, offline_seconds=1,
+        period=2, budget=budget,
+    )  # fmt: skip
+    assert isinstance(slow, ReductoPolicy) and slow.budget == budget
+    slowed = run_decisions(slow, segments)
+    assert [c for c, _ in slowed] == [encoding] * len(segments)
+    assert [o.profiling_inferences for _, o in slowed] == [budget] * len(segments)
     with pytest.raises(OneAdaptError, match="frame-filter"):
         make_policy("reducto", context, 1.0, profiler=profiler, source=source)
     with pytest.raises(OneAdaptError, match="source"):

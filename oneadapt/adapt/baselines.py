@@ -48,8 +48,13 @@ POLICY_NAMES = (
     "dds",
     "awstream" + BUDGET_SUFFIX,
     "chameleon" + BUDGET_SUFFIX,
+    "reducto" + BUDGET_SUFFIX,
     "oracle",
 )
+
+
+BUDGETABLE = ("awstream", "chameleon", "reducto")
+"""The baselines that re-profile periodically, so a spare-GPU budget can slow them down."""
 
 
 def is_budgeted(name: str) -> bool:
@@ -310,8 +315,11 @@ class OwnKnobsPolicy(PeriodicProfilingPolicy):
         profiler: Profiler | None = None,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
         scan_seconds: int | None = None,
+        budget: float | None = None,
     ) -> None:
-        super().__init__(context, lam, period, profiler=profiler, gpu_weight=gpu_weight)
+        super().__init__(
+            context, lam, period, profiler=profiler, gpu_weight=gpu_weight, budget=budget
+        )
         self.own = self.own_knobs(self.space)
         if not self.own:
             raise ConfigurationError(*self.missing)
@@ -424,37 +432,46 @@ def make_policy(
         return GradientPolicy(context, lam, **options)
     if name.startswith("fixed:"):
         return FixedPolicy(context.space.complete(parse_fixed(name)))
+    base = name.removesuffix(BUDGET_SUFFIX)
+    if not is_budgeted(name):
+        budget = None
+    elif base not in BUDGETABLE:
+        raise OneAdaptError(f"unknown policy {name!r}.", f"Use one of {', '.join(POLICY_NAMES)}.")
+    elif budget is None:
+        raise OneAdaptError(
+            f"{name} needs a profiling budget.",
+            "Pass budget= (spare inferences per second) to make_policy.",
+        )
     periodic: dict[str, type[PeriodicProfilingPolicy]] = {
         "awstream": AWStreamPolicy,
         "chameleon": ChameleonPolicy,
     }
-    base = name.removesuffix(BUDGET_SUFFIX)
     if base in periodic:
-        if is_budgeted(name) and budget is None:
-            raise OneAdaptError(
-                f"{name} needs a profiling budget.",
-                "Pass budget= (spare inferences per second) to make_policy.",
-            )
-        return periodic[base](
-            context,
-            lam,
-            profiler=profiler,
-            budget=budget if is_budgeted(name) else None,
-            **options,
-        )
+        return periodic[base](context, lam, profiler=profiler, budget=budget, **options)
     if name == "oracle":
         return OraclePolicy(context, lam, profiler=profiler, **options)
-    if name in ("best-fixed", "reducto", "accmpeg", "dds"):
+    if base in ("best-fixed", "reducto", "accmpeg", "dds"):
         if source is None:
             raise OneAdaptError(
                 f"{name} needs the source to choose its configuration offline.",
                 "Pass source= to make_policy.",
             )
-        if name in ("reducto", "accmpeg", "dds"):
+        if base == "reducto":
+            return ReductoPolicy(
+                context,
+                lam,
+                source,
+                offline_seconds=offline_seconds,
+                profiler=profiler,
+                scan_seconds=scan_seconds,
+                budget=budget,
+                **options,
+            )
+        if base in ("accmpeg", "dds"):
             from oneadapt.adapt.accmpeg import AccMPEGPolicy
             from oneadapt.adapt.dds import DDSPolicy
 
-            chosen = {"reducto": ReductoPolicy, "accmpeg": AccMPEGPolicy, "dds": DDSPolicy}[name]
+            chosen = {"accmpeg": AccMPEGPolicy, "dds": DDSPolicy}[base]
             return chosen(
                 context,
                 lam,

@@ -52,7 +52,7 @@ from oneadapt.tasks.base import Task
 
 TARGET_ACCURACIES = (0.85, 0.9, 0.95)
 UNBUDGETED_BASELINES = ("awstream", "chameleon", "best-fixed", "reducto", "accmpeg", "dds")
-BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget")
+BUDGETED_BASELINES = ("awstream@budget", "chameleon@budget", "reducto@budget")
 BUDGET_MODE = "oneadapt@max-kbps"
 """The gradient policy in bandwidth-budget mode; its rows' ``lambda`` holds the budget."""
 BUDGET_START_LAMBDA = 0.1
