@@ -456,22 +456,13 @@ def make_policy(
                 f"{name} needs the source to choose its configuration offline.",
                 "Pass source= to make_policy.",
             )
-        if base == "reducto":
-            return ReductoPolicy(
-                context,
-                lam,
-                source,
-                offline_seconds=offline_seconds,
-                profiler=profiler,
-                scan_seconds=scan_seconds,
-                budget=budget,
-                **options,
-            )
-        if base in ("accmpeg", "dds"):
+        if base in ("reducto", "accmpeg", "dds"):
             from oneadapt.adapt.accmpeg import AccMPEGPolicy
             from oneadapt.adapt.dds import DDSPolicy
 
-            chosen = {"accmpeg": AccMPEGPolicy, "dds": DDSPolicy}[base]
+            chosen = {"reducto": ReductoPolicy, "accmpeg": AccMPEGPolicy, "dds": DDSPolicy}[base]
+            if budget is not None:  # only a budgeted variant (reducto@budget) has one
+                options["budget"] = budget
             return chosen(
                 context,
                 lam,
