@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneadapt.adapt.gradient_policy import GradientPolicy, InputGrad, floor_position, settle
+from oneadapt.adapt.gradient_policy import (
+    GradientPolicy,
+    InputGrad,
+    StepEstimates,
+    floor_position,
+    settle,
+)
 from oneadapt.adapt.inputgrad import salient_squared_error
 from oneadapt.adapt.policy import PolicyContext
 from oneadapt.adapt.rate_cap import WINDOW
@@ -136,3 +142,18 @@ def test_one_sample_row_blocks_count_their_samples_not_a_square() -> None:
     error, weights = np.full((1, 4), 0.01), np.full((1, 4), 0.5)
     square = accuracy_at_stake(error, weights, 16)
     assert accuracy_at_stake(error, weights, 16, rows=1) == pytest.approx(square / 4)
+
+
+def test_a_step_s_estimate_is_a_running_average_fed_from_both_of_its_ends() -> None:
+    estimates = StepEstimates(weight=0.3)
+    down = InputGrad("qp", 32, 40, True, 0.1, 100, 60, 10, 10)  # at 32: what 40 would lose
+    assert estimates.update(down).accuracy_loss == pytest.approx(0.1)
+    up = InputGrad("qp", 40, 32, False, 0.5, 60, 100, 10, 10)  # at 40: what 32 would buy
+    blended = estimates.update(up)
+    assert blended.accuracy_loss == pytest.approx(0.3 * 0.5 + 0.7 * 0.1)
+    assert blended.accuracy_change == pytest.approx(0.22)  # still the dearer side's gain
+    assert (blended.value, blended.neighbour, blended.bytes) == (40, 32, 60)
+    other = InputGrad("qp", 40, 48, True, 0.9, 60, 40, 10, 10)  # another step: its own
+    assert estimates.update(other).accuracy_loss == pytest.approx(0.9)
+    height = InputGrad("height", 32, 40, True, 0.0, 100, 60, 10, 10)  # another knob
+    assert estimates.update(height).accuracy_loss == 0.0

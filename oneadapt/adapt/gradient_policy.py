@@ -25,6 +25,15 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
 - Only blocks the map marks are compared, and each distinct pair of shown frames once (a
   lower frame rate repeats frames): the same figure at a fraction of the camera's work.
 
+One second's estimate is noisy: a second's accuracy hangs on the few objects near the
+detector's threshold, and which configuration is best in one second says little about the
+next (measured from per-second profiles of every configuration on the three README clips: a
+policy that knew every configuration's exact accuracy over the last second would need 47.7
+kbit/s at 0.9 accuracy, over the last 5 or 10 seconds 41.2 or 40.3, where the best-fixed
+baseline needs 31.6). So the step acts on a running estimate of each step's accuracy change
+(:class:`StepEstimates`), not on the last second's alone, fed from whichever side of the
+step the knob stands on.
+
 The knobs that select which frames are sent (:attr:`Stage.selects_frames`: the frame rate
 and the frame-filter thresholds) are the exception: what they cost is outputs that are some
 frames old, which the pixel estimate cannot see (:mod:`oneadapt.adapt.staleness`). Their
@@ -45,7 +54,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -224,6 +233,44 @@ def temporal_options(
     return options, spent
 
 
+RUNNING_WEIGHT = 0.3
+"""Weight of the newest second in a step's running estimate (:class:`StepEstimates`): older
+seconds fade by 0.7 a second, so a content change shows within two or three seconds, a
+fraction of the 10-30 s that content regimes last, while one second's noise moves the
+estimate by under a third of its size."""
+
+
+class StepEstimates:
+    """The running estimate of each knob step's accuracy change: per knob and pair of
+    neighbouring values, an exponential average of the seconds' estimates of the accuracy the
+    cheaper value loses against the dearer one.
+
+    Both sides feed the same pair: the estimate made at the dearer value (what the step down
+    would lose) and the one made at the cheaper value (what the step up would buy). Each is a
+    first-order estimate about its own end of the step, so averaging them also follows the
+    accuracy curve's bend between the two values (the trapezoid rule); from one end alone
+    a policy stepping down on a small estimate from above and back up on a large one from
+    below would oscillate between the two values every second.
+    """
+
+    def __init__(self, weight: float = RUNNING_WEIGHT) -> None:
+        self.weight = weight
+        self.losses: dict[tuple[str, int, int], float] = {}
+
+    def update(self, probe: InputGrad) -> InputGrad:
+        """Fold this second's ``probe`` into its step's estimate; the probe with that estimate."""
+        cheap, dear = (
+            (probe.neighbour, probe.value) if probe.cheaper else (probe.value, probe.neighbour)
+        )
+        key = (probe.knob, cheap, dear)
+        old = self.losses.get(key)
+        loss = probe.accuracy_loss
+        if old is not None:
+            loss = self.weight * loss + (1 - self.weight) * old
+        self.losses[key] = loss
+        return replace(probe, accuracy_loss=loss)
+
+
 class SignStep:
     """Step on one knob's position from the sign of its objective gradient alone (Rprop).
 
@@ -353,6 +400,7 @@ class GradientPolicy(Policy):
         """The seconds spent under ``max_kbps``, for the next second's cap."""
         self.cap_kbps: float | None = None
         """A cap on the next second set from outside (a fleet's coordinator)."""
+        self.estimates = StepEstimates()
 
     def current(self) -> Configuration:
         return Configuration(self.values)
@@ -468,6 +516,7 @@ class GradientPolicy(Policy):
             self.sensor,
         )
         self.charge(overhead)
+        probes = [self.estimates.update(p) for p in probes]
         ups = [p for p in probes if not p.cheaper and self.gain(p) > 0]
         best_up = max(ups, key=self.accuracy_per_resource, default=None)
         self.last_gradients = {}
