@@ -28,7 +28,8 @@ The objective of configuration c at second s is ``accuracy - lam * resource`` wi
 :func:`oneadapt.adapt.objective.resource`: bytes over the reference configuration's bytes
 of that second, plus ``--gpu-weight`` times frames inferred over the reference's. The
 reference is :attr:`ConfigSpace.reference`, the dearest value of every knob (the knob
-classes' own ordering), which is what ``oneadapt profile`` scores accuracy against. Knob
+classes' own ordering), which is what ``oneadapt profile`` scores accuracy against (so its
+accuracy is 1 on every second; a profile where it is not is refused). Knob
 columns are the profile's columns that are not metrics (nor ``second`` / ``regime``).
 
 Output: per policy and lambda the mean accuracy and kbit/s over seconds, averaged over the
@@ -186,6 +187,14 @@ def clip_of(df: pd.DataFrame, name: str) -> Clip:
         raise ConfigurationError(
             f"{name}: the profile lacks its reference configuration {space.reference.label()}.",
             "Profile the reference (the dearest value of every knob) too.",
+        )
+    scored = arrays["accuracy"][:, reference]
+    if not np.allclose(scored, 1.0):
+        raise ConfigurationError(
+            f"{name}: the dearest configuration {space.reference.label()} scores accuracy "
+            f"{scored.min():.3g}-{scored.max():.3g}, not 1 on every second: it is not the "
+            "reference the profile measured accuracy against.",
+            "Give a profile that includes its reference (the dearest value of every knob).",
         )
     regime = None
     if "regime" in df:
