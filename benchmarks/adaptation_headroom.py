@@ -35,8 +35,11 @@ columns are the profile's columns that are not metrics (nor ``second`` / ``regim
 Output: per policy and lambda the mean accuracy and kbit/s over seconds, averaged over the
 clips (a mean curve, like ``oneadapt bench``); then at each target accuracy the kbit/s read
 off each policy's upper envelope (:func:`oneadapt.evaluate.bench.cost_at_accuracy`, linear
-interpolation between lambda points). ``--out DIR`` writes ``headroom_points.csv`` (per clip
-and mean) and ``headroom.json`` (settings, mean curve, matched kbit/s, per clip too).
+interpolation between lambda points); with several clips, the same read off each clip's own
+curves too (the mean curve pools clips at equal lambda, so a clip with many kbit/s weighs
+most, and a policy can lose on the mean curve while winning on a clip). ``--out DIR``
+writes ``headroom_points.csv`` (per clip and mean) and ``headroom.json`` (settings, mean
+curve, matched kbit/s, per clip too).
 
 Usage::
 
@@ -351,6 +354,20 @@ def matched_table(match: dict[str, dict[float, float | None]], title: str) -> Ta
     return table
 
 
+def per_clip_table(per_clip: dict[str, dict[str, dict[float, float | None]]], title: str) -> Table:
+    """Clip and target by policy, kbit/s read off each clip's own curves."""
+    table = Table(title=title)
+    table.add_column("clip")
+    table.add_column("target", justify="right")
+    policies = list(next(iter(per_clip.values())))
+    for policy in policies:
+        table.add_column(policy, justify="right")
+    for clip, match in per_clip.items():
+        for t in match[policies[0]]:
+            table.add_row(clip, f"{t:g}", *(_kbps(match[p][t]) for p in policies))
+    return table
+
+
 def curve_table(curve: pd.DataFrame, title: str) -> Table:
     """Lambda by policy, ``accuracy @ kbit/s`` in each cell."""
     policies = list(dict.fromkeys(curve["policy"]))
@@ -448,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
             f"second 0: {args.start})",
         )
     )
+    per_clip = {c.name: matched(points[points["clip"] == c.name], targets) for c in clips}
+    if len(clips) > 1:
+        print_table(per_clip_table(per_clip, "kbit/s at target accuracy, each clip's own curves"))
     result = {
         "clips": [{"name": c.name, "seconds": c.seconds} for c in clips],
         "gpu_weight": args.gpu_weight,
@@ -457,11 +477,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "curve": curve.to_dict(orient="records"),
         "matched": {p: {f"{t:g}": v for t, v in m.items()} for p, m in match.items()},
         "matched_per_clip": {
-            c.name: {
-                p: {f"{t:g}": v for t, v in m.items()}
-                for p, m in matched(points[points["clip"] == c.name], targets).items()
-            }
-            for c in clips
+            name: {p: {f"{t:g}": v for t, v in m.items()} for p, m in match_clip.items()}
+            for name, match_clip in per_clip.items()
         },
     }
     if args.out:

@@ -202,6 +202,7 @@ def test_script_on_profiles(hr, tmp_path, capsys):
     printed = capsys.readouterr()
     assert "kbit/s at target accuracy" in printed.out and "last 8 s" in printed.out
     assert "window(s) [8] s reach the clip's start" in printed.err  # b is 6 s long
+    assert "each clip's own curves" in printed.out
     saved = json.loads((out / "headroom.json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert [c["name"] for c in saved["clips"]] == ["a", "profile"]
