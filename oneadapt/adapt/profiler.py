@@ -2,7 +2,7 @@
 run the DNN, score against the reference configuration's output (:func:`measure`),
 memoised per (segment, configuration, saliency map) so that a whole benchmark profiles each
 at most once in a process. Kept apart from the policies that use it (the baselines, the
-offline best-fixed and oracle choices, ``benchmarks/demo_headroom.py``).
+offline best-fixed and oracle choices, ``benchmarks/adaptation_headroom.py``).
 """
 
 from __future__ import annotations
