@@ -27,12 +27,12 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
 
 One second's estimate is noisy: a second's accuracy hangs on the few objects near the
 detector's threshold, and which configuration is best in one second says little about the
-next (measured from per-second profiles of every configuration on the three README clips: a
-policy that knew every configuration's exact accuracy over the last second would need 47.7
-kbit/s at 0.9 accuracy, over the last 5 or 10 seconds 41.2 or 40.3, where the best-fixed
-baseline needs 31.6). So the step acts on a running estimate of each step's accuracy change
-(:class:`StepEstimates`), not on the last second's alone, fed from whichever side of the
-step the knob stands on.
+next (``benchmarks/adaptation_headroom.py`` on per-second profiles of every configuration of
+the three README clips: on their mean curve a policy that knew every configuration's exact
+accuracy over the last second would need 43.9 kbit/s at 0.9 accuracy, over the last 5 or 10
+seconds 39.7 or 36.8, where the best-fixed baseline needs 31.6). So the step acts on a
+running estimate of each step's accuracy change (:class:`StepEstimates`), not on the last
+second's alone, fed from whichever side of the step the knob stands on.
 
 The knobs that select which frames are sent (:attr:`Stage.selects_frames`: the frame rate
 and the frame-filter thresholds) are the exception: what they cost is outputs that are some
