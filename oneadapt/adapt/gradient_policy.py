@@ -28,9 +28,10 @@ much. Measured against real accuracy changes with ``oneadapt gradcheck`` (``scal
 One second's estimate is noisy: a second's accuracy hangs on the few objects near the
 detector's threshold, and which configuration is best in one second says little about the
 next (``benchmarks/adaptation_headroom.py`` on per-second profiles of every configuration of
-the three README clips: on their mean curve a policy that knew every configuration's exact
-accuracy over the last second would need 43.9 kbit/s at 0.9 accuracy, over the last 5 or 10
-seconds 39.7 or 36.8, where the best-fixed baseline needs 31.6). So the step acts on a
+the three README clips: on their mean curve a policy that each second picked what was best
+over the last second, knowing every configuration's exact accuracy, would need 43.9 kbit/s
+at 0.9 accuracy, over the last 5 or 10 seconds 39.7 or 36.8, where the best-fixed baseline
+needs 31.6). So the step acts on a
 running estimate of each step's accuracy change (:class:`StepEstimates`), not on the last
 second's alone, fed from whichever side of the step the knob stands on.
 
