@@ -126,9 +126,9 @@ def parse_budgets(text: str, option: str) -> list[float]:
     return _distinct(values, option, "budget")
 
 
-POLICY_COMMAS = re.compile(r",(?![^,]*=)")
-"""The commas between policies: not those inside ``fixed:NAME=VALUE,NAME=VALUE`` (no policy
-name has an ``=``)."""
+POLICY_COMMAS = re.compile(r",(?![^,:=]*=)")
+"""The commas between policies: not those before a ``NAME=VALUE`` of a ``fixed:`` spec (no
+policy name has an ``=``)."""
 
 
 def check_policy(name: str) -> str:
