@@ -18,7 +18,7 @@ VIDEO = ConfigSpace.default(240, 5, qp=(24, 40), height=(240, 120), fps=(5, 2))
     [
         ("fixed:30/240/5", Configuration(qp=30, height=240, fps=5)),
         ("fixed:qp=30,height=240,fps=5", Configuration(qp=30, height=240, fps=5)),
-        (" fixed: qp = 30 , fps=5 ".strip(), Configuration(qp=30, fps=5)),
+        ("fixed: qp = 30 , fps=5", Configuration(qp=30, fps=5)),
         ("fixed:bitrate=12000,sample_rate=8000", Configuration(bitrate=12000, sample_rate=8000)),
         ("fixed:voxel_m=0.3,draco_bits=9", Configuration(voxel_m=0.3, draco_bits=9)),
         ("fixed:roi=0.5,i_qfactor=0.5", Configuration(roi=0.5, i_qfactor=0.5)),
