@@ -214,8 +214,9 @@ def run(
         str,
         typer.Option(
             help="oneadapt (gradient policy), best-fixed, awstream, chameleon, reducto (needs "
-            "a frame-filter --knob), accmpeg or dds (need --knob roi=...), oracle or "
-            "fixed:QP/HEIGHT/FPS."
+            "a frame-filter --knob), accmpeg or dds (need --knob roi=...), oracle, or "
+            "fixed:NAME=VALUE,... (any knobs of the source's space, the others at their "
+            "first value; fixed:QP/HEIGHT/FPS for the video knobs)."
         ),
     ] = "oneadapt",
     lam: Annotated[
@@ -344,7 +345,7 @@ def bench(
             help="Comma-separated policies: oneadapt, best-fixed, awstream, chameleon, "
             "reducto (needs a frame-filter --knob), accmpeg, dds (need --knob roi=...), "
             "awstream@budget, chameleon@budget, reducto@budget, oracle, "
-            "fixed:QP/HEIGHT/FPS."
+            "fixed:NAME=VALUE,... (as for run; e.g. fixed:bitrate=16000,sample_rate=8000)."
         ),
     ] = "oneadapt,best-fixed,awstream,chameleon,awstream@budget,chameleon@budget,oracle",
     lambdas: Annotated[str, typer.Option(help="Comma-separated lambda values.")] = "0.1,0.3,1",
@@ -393,7 +394,9 @@ def bench(
         profiling_budget = check_budget(profiling_budget, "--profiling-budget")
     budgets = parse_budgets(max_kbps, "--max-kbps") if max_kbps is not None else []
     knobs = knob_lists(qp, res, fps, knob)
-    inputs = check_inputs(videos, model, out, knobs, analysis_fps, classes, seconds or 60)
+    inputs = check_inputs(
+        videos, model, out, knobs, analysis_fps, classes, seconds or 60, policies=names
+    )
     with inputs.out:
         run_bench(
             inputs.sources,

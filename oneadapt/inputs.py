@@ -9,6 +9,7 @@ subclasses only, whatever the text it is given.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +30,19 @@ T = TypeVar("T")
 
 
 def parse_list(
-    text: str, option: str, convert: Callable[[str], T], example: str, usage: str | None = None
+    text: str,
+    option: str,
+    convert: Callable[[str], T],
+    example: str,
+    usage: str | None = None,
+    commas: re.Pattern[str] = re.compile(","),
 ) -> list[T]:
     """A comma-separated option value: items stripped, empty ones skipped, at least one
     left, each converted by ``convert`` (its ValueError becomes an error naming the item;
-    its OneAdaptError passes through). Errors show ``usage``, by default ``option example``."""
+    its OneAdaptError passes through). Errors show ``usage``, by default ``option example``;
+    ``commas`` matches the separators, for items that have commas of their own."""
     usage = usage or f"{option} {example}"
-    items = [item.strip() for item in text.split(",")]
+    items = [item.strip() for item in commas.split(text)]
     values = []
     for item in filter(None, items):
         try:
@@ -119,8 +126,14 @@ def parse_budgets(text: str, option: str) -> list[float]:
     return _distinct(values, option, "budget")
 
 
+POLICY_COMMAS = re.compile(r",(?![^,:=]*=)")
+"""The commas between policies: not those before a ``NAME=VALUE`` of a ``fixed:`` spec (no
+policy name has an ``=``)."""
+
+
 def check_policy(name: str) -> str:
-    """A policy name: one of ``POLICY_NAMES`` or a valid ``fixed:QP/HEIGHT/FPS``."""
+    """A policy name: one of ``POLICY_NAMES`` or a valid ``fixed:`` spec (its knobs are
+    checked against each source's space by :func:`check_inputs`)."""
     from oneadapt.adapt.baselines import POLICY_NAMES, parse_fixed
 
     if name.startswith("fixed:"):
@@ -135,7 +148,9 @@ def check_policy(name: str) -> str:
 def parse_policies(text: str) -> list[str]:
     """``--policies oneadapt,best-fixed,...``: known names, each once."""
     try:
-        values = parse_list(text, "--policies", check_policy, "oneadapt,best-fixed")
+        values = parse_list(
+            text, "--policies", check_policy, "oneadapt,best-fixed", commas=POLICY_COMMAS
+        )
     except OneAdaptError as exc:
         raise ConfigurationError(f"--policies: {exc.problem}", exc.fix) from None
     return _distinct(values, "--policies", "policy")
@@ -228,10 +243,12 @@ def check_inputs(
     analysis_fps: int = 10,
     classes: str | None = None,
     scene_seconds: int = 60,
+    policies: Sequence[str] = (),
 ) -> Inputs:
     """Check the output directory, open every source, check the knob values
-    (:func:`parse_knobs`) against each source's sensor, load the model, check that it analyses
-    every source's kind of data, and check the classes."""
+    (:func:`parse_knobs`) and the ``fixed:`` ``policies`` against each source's sensor, load
+    the model, check that it analyses every source's kind of data, and check the classes."""
+    from oneadapt.knobs import parse_fixed
     from oneadapt.media.modality import modality_of
     from oneadapt.models.registry import load_model
 
@@ -239,7 +256,10 @@ def check_inputs(
     target = OutputDir(out)
     sources = open_sources(videos, analysis_fps, scene_seconds)
     for source in sources:  # heights are checked against each video's
-        modality_of(source).space(source, analysis_fps, knobs)
+        space = modality_of(source).space(source, analysis_fps, knobs)
+        for policy in policies:
+            if policy.startswith("fixed:"):
+                space.fixed(parse_fixed(policy))
     detector_model = load_model(model)
     for source in sources:
         modality_of(source).check_model(detector_model)

@@ -122,6 +122,29 @@ def test_unknown_knob_and_knob_given_twice(tmp_path, video, onnx_model):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (("run", "{video}", "--policy", "fixed:qp=30,sharpness=1"), ("unknown knob", "qp")),
+        (("run", "{video}", "--policy", "fixed:qp=30,qp=31"), ("names knob qp twice",)),
+        (  # a knob of another sensor: refused with the knobs this run has
+            ("run", "speech:1", "-m", "silero-vad", "--policy", "fixed:qp=30"),
+            ("fixed: names knob(s) qp", "sample_rate, bitrate"),
+        ),
+        (
+            ("bench", "speech:1", "-m", "silero-vad", "--policies", "oneadapt,fixed:voxel_m=0.2"),
+            ("knob(s) voxel_m", "sample_rate, bitrate"),
+        ),
+    ],
+)
+def test_fixed_policy_with_a_knob_the_run_lacks(tmp_path, video, onnx_model, args, needles):
+    out = tmp_path / "o"
+    command = [str(a).format(video=video) for a in args]
+    model = [] if "-m" in command else ["-m", onnx_model]
+    assert_user_error(oneadapt(*command, *model, "-o", out, "-s", "2"), *needles)
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_unwritable_output_dir(tmp_path, video, onnx_model):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")

@@ -22,6 +22,7 @@ from oneadapt.inputs import (
     parse_lambdas,
     parse_policies,
 )
+from oneadapt.knobs import knob_type, knob_types
 from oneadapt.media.scene import scene_from_spec
 from oneadapt.tasks.detection import Detections
 
@@ -32,6 +33,9 @@ option_text = st.text(
     alphabet=st.sampled_from(list("0123456789,.-+ e_:/²٣infa\x00\t")) | st.characters(),
     max_size=30,
 )
+
+
+knob_name = st.sampled_from([*knob_types(), "nosuch", ""])
 
 
 def user_error_or(call):
@@ -84,14 +88,20 @@ def test_policy_lists(text):
 
 
 @FAST
-@given(st.builds("fixed:{}/{}/{}".format, option_text, option_text, option_text) | option_text)
+@given(
+    st.builds("fixed:{}/{}/{}".format, option_text, option_text, option_text)
+    | st.builds("fixed:{}={},{}={}".format, knob_name, option_text, knob_name, option_text)
+    | option_text
+)
 @example("fixed:30/240/5")
 @example("fixed:99/240/5")
 @example("fixed:²/240/5")
+@example("fixed:qp=30,height=240")
+@example("fixed:bitrate=1e400,qp=3")
 def test_fixed_specs(spec):
     config = user_error_or(lambda: parse_fixed(spec))
     if config is not None:
-        assert 0 <= config["qp"] <= 51 and config["height"] >= 16 and config["fps"] >= 1
+        assert config and all(knob_type(name).check(v) == v for name, v in config.items())
 
 
 @FAST

@@ -22,7 +22,7 @@ from oneadapt.evaluate.profile import profile
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector
 from oneadapt.inputs import check_inputs
-from oneadapt.knobs import ConfigSpace
+from oneadapt.knobs import ConfigSpace, parse_fixed
 from oneadapt.media.modality import modality_of
 from oneadapt.media.sources import open_source
 from oneadapt.models.registry import load_model
@@ -48,6 +48,8 @@ class Case:
     lam: float = 0.3
     """The gradient policy's resource weight: one at which it leaves its start on this
     content within a few seconds."""
+    fixed: str = ""
+    """A ``fixed:`` policy naming some of the sensor's knobs (none: not run here)."""
 
 
 VIDEO_KNOBS = {"qp": [20, 35, 50], "height": [720, 360], "fps": [10, 2]}
@@ -61,6 +63,7 @@ CASES = [
         VadTask,
         {},  # the default knobs: sample rate 16/8 kHz, six Opus bitrates
         10,
+        fixed="fixed:bitrate=12000,sample_rate=8000",
     ),
     Case(
         "lidar:2001",
@@ -69,6 +72,7 @@ CASES = [
         DetectionTask,
         {"voxel_m": [0.0, 0.2, 0.3, 0.5], "max_range_m": [80.0], "draco_bits": [14, 11, 9, 8]},
         1,
+        fixed="fixed:draco_bits=9,voxel_m=0.3",
     ),
     Case(
         "scene:3", "segmenter_onnx", "video", SegmentationTask, VIDEO_KNOBS, 10, "silero-vad", 1.0
@@ -141,6 +145,23 @@ def test_gradient_policy_adapts_with_dnngrad(setup) -> None:
     assert (df["camera_encodes"] > 0).all()  # InputGrad probes every second
     assert df[list(space.names)].drop_duplicates().shape[0] > 1  # it moved
     assert df["accuracy"].between(0.0, 1.0).all() and df["accuracy"].mean() > 0.6
+
+
+def test_fixed_policy_sends_the_named_knobs_every_second(setup) -> None:
+    case, source, sensor, model, space = setup
+    if not case.fixed:
+        pytest.skip("the video knobs' fixed: runs are in test_baselines and test_run")
+    task, detector = model.task(), Detector(model)
+    policy = make_policy(case.fixed, PolicyContext(space, detector, task, sensor), case.lam)
+    df = run_policy(source, policy, detector, task, space, 2, progress=False, sensor=sensor)
+    named = parse_fixed(case.fixed)
+    assert all(space.reference[name] != value for name, value in named.items())
+    expected = space.complete(named)
+    assert df[list(space.names)].to_dict("records") == [dict(expected)] * 2
+    # What was sent is that configuration's encoding, not the reference's.
+    encoded = [sensor.encode(s, expected).num_bytes for s in source.segments(2)]
+    assert df["bytes"].tolist() == encoded
+    assert encoded[0] < sensor.encode(next(iter(source.segments(1))), space.reference).num_bytes
 
 
 def test_gradcheck_compares_estimates_with_measured_changes(setup) -> None:

@@ -39,7 +39,7 @@ BUDGET_SUFFIX = "@budget"
 
 POLICY_NAMES = (
     "oneadapt",
-    "fixed:QP/HEIGHT/FPS",
+    "fixed:NAME=VALUE,...",
     "best-fixed",
     "awstream",
     "chameleon",
@@ -431,7 +431,7 @@ def make_policy(
 
         return GradientPolicy(context, lam, **options)
     if name.startswith("fixed:"):
-        return FixedPolicy(context.space.complete(parse_fixed(name)))
+        return FixedPolicy(context.space.fixed(parse_fixed(name)))
     base = name.removesuffix(BUDGET_SUFFIX)
     if not is_budgeted(name):
         budget = None

@@ -85,30 +85,59 @@ class ConfigSpace:
             k.index(config[k.name])
         return config
 
+    def fixed(self, config: Configuration) -> Configuration:
+        """A ``fixed:`` policy's configuration (:func:`parse_fixed`), the knobs it does not
+        name at the reference's values; a knob the space lacks (another sensor's, or one the
+        run does not vary) is refused rather than silently dropped."""
+        foreign = [name for name in config if name not in self.names]
+        if foreign:
+            raise ConfigurationError(
+                f"fixed: names knob(s) {', '.join(foreign)}, which this run does not have.",
+                f"Name knobs of its space: {', '.join(self.names)}.",
+            )
+        return self.complete(config)
+
     def complete(self, config: Configuration) -> Configuration:
         """``config`` with the knobs of the space it does not set at the reference's values."""
         return Configuration({**self.reference, **config})
 
 
 def parse_fixed(spec: str) -> Configuration:
-    """``fixed:QP/HEIGHT/FPS`` (e.g. ``fixed:30/240/5``): the default knobs' values, in order
-    (:meth:`ConfigSpace.complete` sets any other knob of a space).
+    """``fixed:NAME=VALUE,...`` (e.g. ``fixed:bitrate=16000,sample_rate=8000``), or for the
+    default video knobs ``fixed:QP/HEIGHT/FPS`` (``fixed:30/240/5``): known knobs, each once,
+    each value valid on some stream. Which knobs a run has is its space's to check
+    (:meth:`ConfigSpace.fixed`): the spec is parsed before any source is opened.
 
     Here, beside :class:`Configuration`, rather than with the baselines, because the camera
     parses its ``--policy`` with it and must not import torch, which the baselines do."""
-    kinds = default_knobs()
-    _, _, body = spec.partition(":")
-    parts = body.split("/") if body.isascii() else []  # int() refuses e.g. "²"
-    usage = f"Write fixed:{'/'.join(k.name.upper() for k in kinds)}, e.g. fixed:30/240/5."
-    if not spec.startswith("fixed:") or len(parts) != len(kinds):
+    usage = (
+        "Write fixed:NAME=VALUE,... (e.g. fixed:qp=30,height=240,fps=5 or "
+        "fixed:bitrate=16000,sample_rate=8000) or fixed:QP/HEIGHT/FPS (e.g. fixed:30/240/5)."
+    )
+    prefix, _, body = spec.partition(":")
+    if "=" in body:
+        items = [item.partition("=") for item in body.split(",")]
+        pairs = [(name, text) for name, equals, text in items if equals]
+        pairs = pairs if len(pairs) == len(items) else []
+    else:  # the shorthand: the default video knobs' values, in their order
+        shorthand, parts = default_knobs(), body.split("/")
+        pairs = [(k.name, part) for k, part in zip(shorthand, parts, strict=False)]
+        pairs = pairs if len(parts) == len(shorthand) else []
+    if prefix != "fixed" or not pairs:
         raise ConfigurationError(f"{spec!r} is not a fixed-configuration policy.", usage)
-    values = {}
-    for kind, part in zip(kinds, parts, strict=True):
+    values: dict[str, Value] = {}
+    for name, text in pairs:
         try:
-            values[kind.name] = kind.check(kind.parse(part))
-        except ValueError:
+            kind = knob_type(name.strip())
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{spec!r}: {exc.problem}", exc.fix) from None
+        if kind.name in values:
+            raise ConfigurationError(f"{spec!r} names knob {kind.name} twice.", usage)
+        try:  # int() and float() also take other scripts' digits ("٣"): ASCII only
+            values[kind.name] = kind.check(kind.parse(text if text.isascii() else "?"))
+        except (ValueError, OverflowError):
             raise ConfigurationError(
-                f"{spec!r} is not a fixed-configuration policy.", usage
+                f"{spec!r}: {text.strip()!r} is not a value of knob {kind.name}.", usage
             ) from None
         except ConfigurationError as exc:
             raise ConfigurationError(

@@ -130,8 +130,9 @@ def camera(
     policy: Annotated[
         str,
         typer.Option(
-            help="oneadapt (the gradient policy) or fixed:QP/HEIGHT/FPS; the baselines that "
-            "choose by accuracy against the reference cannot run on a camera."
+            help="oneadapt (the gradient policy) or fixed:NAME=VALUE,... of the video knobs "
+            "(or fixed:QP/HEIGHT/FPS); the baselines that choose by accuracy against the "
+            "reference cannot run on a camera."
         ),
     ] = "oneadapt",
     lam: Annotated[float, typer.Option("--lambda", help="Resource weight against accuracy.")] = 0.3,
@@ -172,10 +173,10 @@ def camera(
         parse_fixed(policy)
     elif policy != "oneadapt":
         raise ConfigurationError(
-            f"the camera cannot run policy {policy!r}: only oneadapt and fixed:QP/HEIGHT/FPS "
+            f"the camera cannot run policy {policy!r}: only oneadapt and fixed:... "
             "run on a camera (best-fixed, awstream, chameleon and oracle choose by accuracy "
             "against the reference configuration, which a deployed camera does not have).",
-            "Use --policy oneadapt or --policy fixed:QP/HEIGHT/FPS.",
+            "Use --policy oneadapt or e.g. --policy fixed:qp=30,height=240,fps=5.",
         )
     existing_file(tls_ca, "--tls-ca")
     lam = check_lambda(lam)
@@ -192,7 +193,7 @@ def camera(
     video = open_source(source, fps=analysis_fps, scene_seconds=seconds or 60)
     space = ConfigSpace.default(video.height, analysis_fps, **knobs)
     chosen: Policy = (
-        FixedPolicy(space.validate(space.complete(parse_fixed(policy))))
+        FixedPolicy(space.validate(space.fixed(parse_fixed(policy))))
         if policy.startswith("fixed:")
         else GradientPolicy(PolicyContext(space), lam, max_kbps=max_kbps)
     )
