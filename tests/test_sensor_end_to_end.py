@@ -49,7 +49,7 @@ class Case:
     """The gradient policy's resource weight: one at which it leaves its start on this
     content within a few seconds."""
     fixed: str = ""
-    """A ``fixed:`` policy naming some of the sensor's knobs (none: not run here)."""
+    """A ``fixed:`` policy naming some of the sensor's knobs, not at their reference values."""
 
 
 VIDEO_KNOBS = {"qp": [20, 35, 50], "height": [720, 360], "fps": [10, 2]}
@@ -75,9 +75,26 @@ CASES = [
         fixed="fixed:draco_bits=9,voxel_m=0.3",
     ),
     Case(
-        "scene:3", "segmenter_onnx", "video", SegmentationTask, VIDEO_KNOBS, 10, "silero-vad", 1.0
+        "scene:3",
+        "segmenter_onnx",
+        "video",
+        SegmentationTask,
+        VIDEO_KNOBS,
+        10,
+        "silero-vad",
+        1.0,
+        fixed="fixed:qp=35,fps=2",
     ),
-    Case("scene:3", "landmarks_onnx", "video", KeypointTask, VIDEO_KNOBS, 10, "silero-vad"),
+    Case(
+        "scene:3",
+        "landmarks_onnx",
+        "video",
+        KeypointTask,
+        VIDEO_KNOBS,
+        10,
+        "silero-vad",
+        fixed="fixed:height=360,qp=50",
+    ),
 ]
 
 
@@ -149,8 +166,6 @@ def test_gradient_policy_adapts_with_dnngrad(setup) -> None:
 
 def test_fixed_policy_sends_the_named_knobs_every_second(setup) -> None:
     case, source, sensor, model, space = setup
-    if not case.fixed:
-        pytest.skip("the video knobs' fixed: runs are in test_baselines and test_run")
     task, detector = model.task(), Detector(model)
     policy = make_policy(case.fixed, PolicyContext(space, detector, task, sensor), case.lam)
     df = run_policy(source, policy, detector, task, space, 2, progress=False, sensor=sensor)
