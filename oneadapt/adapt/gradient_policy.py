@@ -31,9 +31,9 @@ next (``benchmarks/adaptation_headroom.py`` on per-second profiles of every conf
 the three README clips: on their mean curve a policy that each second picked what was best
 over the last second, knowing every configuration's exact accuracy, would need 43.9 kbit/s
 at 0.9 accuracy, over the last 5 or 10 seconds 39.7 or 36.8, where the best-fixed baseline
-needs 31.6). So the step acts on a
-running estimate of each step's accuracy change (:class:`StepEstimates`), not on the last
-second's alone, fed from whichever side of the step the knob stands on.
+needs 31.6). So the step acts on a running estimate of each step's accuracy change
+(:class:`StepEstimates`), not on the last second's alone, fed from whichever side of the
+step the knob stands on.
 
 The knobs that select which frames are sent (:attr:`Stage.selects_frames`: the frame rate
 and the frame-filter thresholds) are the exception: what they cost is outputs that are some
