@@ -132,4 +132,5 @@ def test_sigterm_drains_the_call_in_flight_and_refuses_new_ones(tmp_path: Path) 
     late.close()
     lines = log.read_text().splitlines()
     answered = json.loads(next(line for line in lines if '"stream": "big"' in line))
-    assert answered["status"] == "OK" and answered["time"] > terminated  # during the drain
+    # During the drain, to the log's resolution (its time is rounded to the millisecond).
+    assert answered["status"] == "OK" and answered["time"] >= round(terminated, 3)
