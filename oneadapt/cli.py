@@ -215,8 +215,8 @@ def run(
         typer.Option(
             help="oneadapt (gradient policy), best-fixed, awstream, chameleon, reducto (needs "
             "a frame-filter --knob), accmpeg or dds (need --knob roi=...), oracle, or "
-            "fixed:NAME=VALUE,... (any knobs of the source's space, the others at their "
-            "first value; fixed:QP/HEIGHT/FPS for the video knobs)."
+            "fixed:NAME=VALUE,... (any knobs of the source's space, the others at the reference's "
+            "values; fixed:QP/HEIGHT/FPS for the video knobs)."
         ),
     ] = "oneadapt",
     lam: Annotated[
