@@ -18,6 +18,7 @@ from oneadapt.adapt.gradients import (
 )
 from oneadapt.errors import OneAdaptError
 from oneadapt.evaluate.gradcheck import gradcheck, write_gradcheck_outputs
+from oneadapt.evaluate.measure import infer_encoded
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.media.codec import encode
@@ -100,6 +101,24 @@ def test_interval_reuses_the_last_map_without_a_backward_pass(setup) -> None:
         DNNGradSettings(interval=0)
 
 
+def test_the_first_map_carries_the_staleness_of_its_own_second(setup) -> None:
+    """The server records a second's outputs after computing its map; the map it sends then
+    already holds the staleness measured on that second, so the camera's frame-rate step
+    need not wait a second for it."""
+    model, task, source = setup
+    server = DNNGradServer(model, task)
+    segments = source.segments(2)
+    for second, segment in enumerate(segments):
+        encoded = encode(segment, Configuration(qp=30, height=240, fps=5))
+        server.feedback(second, encoded)
+        assert server.message.staleness is None or second > 0
+        outputs, _, _ = infer_encoded(encoded, Detector(model), task, server.last_inferred)
+        server.record(second, encoded, outputs)
+        assert server.message.second == second
+        assert server.message.staleness is not None
+        assert FeedbackMap.from_bytes(server.message.to_bytes()).staleness is not None
+
+
 def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:
     model, task, source = setup
     space = ConfigSpace.default(source.height, analysis_fps=source.fps)
@@ -109,7 +128,7 @@ def test_gradcheck_reports_agreement_figures(setup, tmp_path: Path) -> None:
         task,
         space,
         configs=[Configuration(qp=30, height=180, fps=3)],
-        seconds=3,  # the frame rate's estimate needs the server's staleness (from second 2)
+        seconds=2,  # the frame rate's estimate needs the server's staleness (from second 1)
         progress=False,
     )
     write_gradcheck_outputs(result, tmp_path)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic
 
 import numpy as np
@@ -183,12 +183,24 @@ class DNNGradServer:
         self._staleness: StalenessMeter | None = None
         self._stale_curve: tuple[float, ...] | None = None
 
+    @property
+    def message(self) -> FeedbackMap | None:
+        """The latest map, with the staleness curve measured up to the last recorded second."""
+        return self._message
+
     def record(self, second: int, encoded: EncodedSegment, outputs: list[OutputT]) -> None:
         """The server's output for every frame of a segment it inferred (after
-        :meth:`feedback`, which may have supplied some of them)."""
+        :meth:`feedback`, which may have supplied some of them). On a second whose map was
+        just computed, the map's staleness curve then includes this second's pairs too, so
+        the camera's frame-rate step has a curve from the first second on."""
         if self._staleness is None:  # ages up to a segment: even 1 fps makes pairs
             self._staleness = StalenessMeter(self.task, len(outputs))
         self._staleness.observe(second, encoded.sent, len(outputs), outputs)
+        if self._message is not None and self._message.second == second:
+            curve = self._staleness.take()
+            if curve is not None:
+                self._stale_curve = tuple(float(v) for v in np.asarray(curve, np.float32))
+                self._message = replace(self._message, staleness=self._stale_curve)
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
         """The compact map for the segment the server just received and decoded; between
@@ -211,8 +223,6 @@ class DNNGradServer:
         self.last_inferred = {
             int(i): (d, per_frame) for i, d in zip(picks, result.detections, strict=True)
         }
-        curve = self._staleness.take() if self._staleness else None
-        self._stale_curve = self._stale_curve if curve is None else curve
         self._message = FeedbackMap.quantize(
             second, s.block, result.grad.shape, values, s.max_bytes, self._stale_curve
         )

@@ -148,8 +148,10 @@ def gradcheck(
             ref = measure(segment, space.reference, detector, task, None, sensor=sensor)
             for point in points:
                 here = measure(segment, point, detector, task, ref.detections, sensor=sensor)
-                grad_map = servers[point].feedback(segment.index, here.encoded)
+                servers[point].feedback(segment.index, here.encoded)
                 servers[point].record(segment.index, here.encoded, here.detections)
+                grad_map = servers[point].message
+                assert grad_map is not None
                 probes, _ = probe_knobs(segment, here.encoded, space.knobs, grad_map, sensor=sensor)
                 for probe in probes:
                     there = measure(

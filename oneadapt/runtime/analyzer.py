@@ -59,15 +59,15 @@ class Analyzer:
                 if server is None:
                     server = DNNGradServer(self.detector.model, self.task, self.settings)
                     self._streams[message.stream_id] = server
-                grad_map = server.feedback(message.second, encoded)
+                server.feedback(message.second, encoded)
                 known = server.last_inferred
                 reply.backward_passes = server.last_passes
                 reply.backward_seconds = server.last_backward_seconds
-                if server.last_passes:
-                    reply.feedback = grad_map.to_bytes()
             detections, seconds, _ = infer_encoded(encoded, self.detector, self.task, known)
             if message.want_feedback:
                 server.record(message.second, encoded, detections)
+                if server.last_passes and server.message is not None:
+                    reply.feedback = server.message.to_bytes()  # with this second's staleness
             dnn_seconds = time.perf_counter() - dnn_start
         reply.dnn_seconds = seconds
         reply.frames_inferred = len(encoded.sent)
