@@ -5,28 +5,20 @@ implies, and the script's entry on a parquet file."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from benchmark_helpers import benchmark_script
 
 from oneadapt.errors import ConfigurationError
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "adaptation_headroom.py"
 
 
 @pytest.fixture(scope="module")
 def hr():
-    spec = importlib.util.spec_from_file_location("adaptation_headroom", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark_script("adaptation_headroom") as module:
+        yield module
 
 
 def rows(second: int, accuracy: dict[int, float], **extra) -> list[dict]:

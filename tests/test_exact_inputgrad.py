@@ -3,12 +3,9 @@ accuracy changes, on real encodes of the procedural scene."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from benchmark_helpers import benchmark_script
 
 import oneadapt.adapt.gradient_policy as gradient_policy
 from oneadapt.errors import ConfigurationError
@@ -16,18 +13,13 @@ from oneadapt.knobs import Configuration
 from oneadapt.media.codec import encode
 from oneadapt.media.scene import SceneSource
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "exact_inputgrad.py"
 ACCURACY = {(20, 10): 1.0, (30, 10): 0.9, (40, 10): 0.6, (20, 5): 0.8, (30, 5): 0.7, (40, 5): 0.5}
 
 
 @pytest.fixture(scope="module")
 def ex():
-    spec = importlib.util.spec_from_file_location("exact_inputgrad", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark_script("exact_inputgrad") as module:
+        yield module
 
 
 def profile(seconds: int = 2) -> pd.DataFrame:
