@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Generic
 
 import numpy as np
@@ -199,8 +199,8 @@ class DNNGradServer:
         if self._message is not None and self._message.second == second:
             curve = self._staleness.take()
             if curve is not None:
-                self._stale_curve = tuple(float(v) for v in np.asarray(curve, np.float32))
-                self._message = replace(self._message, staleness=self._stale_curve)
+                self._message = self._message.with_staleness(curve)
+                self._stale_curve = self._message.staleness
 
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
         """The compact map for the segment the server just received and decoded; between

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -83,13 +84,17 @@ class FeedbackMap:
         step = 1
         while True:
             levels = np.clip(np.rint(exact / step) * step, 0, 255).astype(np.uint8)
-            stale = None  # as on the wire: float32
-            if staleness is not None:
-                stale = tuple(float(v) for v in np.asarray(staleness, np.float32))
-            message = cls(second, block, frame_size[0], frame_size[1], scale, levels, stale)
+            message = cls(second, block, frame_size[0], frame_size[1], scale, levels)
+            message = message.with_staleness(staleness)
             if max_bytes is None or step >= 128 or message.nbytes <= max_bytes:
                 return message
             step *= 2
+
+    def with_staleness(self, staleness: Sequence[float] | None) -> FeedbackMap:
+        """This map carrying ``staleness`` as the wire holds it (float32 values)."""
+        if staleness is None:
+            return replace(self, staleness=None)
+        return replace(self, staleness=tuple(float(v) for v in np.asarray(staleness, np.float32)))
 
     @property
     def block_rows(self) -> int:
