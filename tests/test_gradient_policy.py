@@ -75,7 +75,7 @@ def test_a_bandwidth_budget_caps_every_second_at_what_its_windows_have_left(
     df, policy, space = _run(yolox_highway, 0.01, 3, max_kbps=1e6)
     assert policy.lam < 0.01 * 0.25  # lowered by e^-0.5 for every second far under it
     for name, path in _indices(df, space).items():
-        assert path == sorted(path, reverse=True), name  # so nothing gets cheaper
+        assert path == [0, 0, 0], name  # a budget it fits keeps the reference
 
 
 @pytest.mark.parametrize(("lam", "shares"), [(0.0, [0.25, 0.5, 1.0]), (100.0, [0.25, 0.1, 0.1])])
