@@ -17,8 +17,9 @@ from oneadapt.media.sources import Segment
 
 
 class FleetPolicy(GradientPolicy):
-    """Joins where a lone policy starts (mid-list on every knob, :func:`start_value`), which
-    already keeps a joining stream's first second far below its reference."""
+    """Joins where a lone policy without a budget starts (mid-list on every knob,
+    :func:`start_value`), which already keeps a joining stream's first second far below its
+    reference: its budget or price comes from the coordinator only once it has joined."""
 
     def __init__(self, context: PolicyContext, stream: str, fleet: Fleet, lam: float) -> None:
         super().__init__(context, lam)
