@@ -49,7 +49,8 @@ SourceArg = Annotated[
     str,
     typer.Argument(
         help="Video file (mp4, avi, mkv, ...), stream URL (rtsp://, http://), or the "
-        "procedural street scene: scene or scene:SEED; audio: a wav or flac file, or the "
+        "procedural street scene: scene or scene:SEED, or faces (for a face-landmark model): "
+        "faces or faces:SEED; audio: a wav or flac file, or the "
         "procedural speech: speech or speech:SEED; LiDAR: a KITTI .bin scan or a directory of "
         "them, or the procedural LiDAR street: lidar or lidar:SEED."
     ),

@@ -271,8 +271,9 @@ PROCEDURAL = {"speech": "a speech scene", "lidar": "a LiDAR scene"}
 def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Any:
     """A source from a command-line spec; its kind of data (video, audio, LiDAR) follows from
     it: a video file or stream URL; the built-in procedural street scene (``scene`` or
-    ``scene:SEED``), speech (``speech[:SEED]``) or LiDAR street (``lidar[:SEED]``, ``fps``
-    scans a second, at most the sensor's 10), each ``scene_seconds`` long; an audio file
+    ``scene:SEED``) or faces (``faces[:SEED]``), speech (``speech[:SEED]``) or LiDAR street
+    (``lidar[:SEED]``, ``fps`` scans a second, at most the sensor's 10), each
+    ``scene_seconds`` long; an audio file
     (wav, flac, ...); a KITTI velodyne ``.bin`` scan, or a directory of them (one scan per
     second)."""
     text = str(spec)
@@ -281,6 +282,10 @@ def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Any
         from oneadapt.media.scene import scene_from_spec
 
         return scene_from_spec(text, fps=fps, seconds=scene_seconds)
+    if kind == "faces":
+        from oneadapt.media.face_scene import faces_from_spec
+
+        return faces_from_spec(text, fps=fps, seconds=scene_seconds)
     if kind in PROCEDURAL and (not colon or re.fullmatch(r"-?[0-9]+", seed)):
         from oneadapt.media.lidar import SCAN_RATE
         from oneadapt.media.lidar_scene import LidarSceneSource
