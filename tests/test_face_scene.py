@@ -50,7 +50,7 @@ def test_specs() -> None:
     assert (source.seed, source.width, source.height, source.seconds) == (5, 320, 180, 3)
     assert (faces_from_spec("faces").seed, faces_from_spec("faces").height) == (0, 360)
     for bad in ("faces:x", "faces:1:big", "face:1"):
-        with pytest.raises(ConfigurationError, match="not a face scene spec"):
+        with pytest.raises(ConfigurationError, match="not a faces spec"):
             faces_from_spec(bad)
     with pytest.raises(ConfigurationError, match="invalid"):
         FaceSceneSource(seconds=0)

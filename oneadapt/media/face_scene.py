@@ -19,16 +19,14 @@ frames, and a shorter scene of a seed is exactly the start of a longer one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
 from oneadapt.errors import ConfigurationError
-from oneadapt.knobs import even
 from oneadapt.media.regimes import draw_regimes, regime_at
-from oneadapt.media.sources import Segment, Source
+from oneadapt.media.sources import Segment, Source, scene_spec
 
 REGIME_NAMES = ("close", "crowd", "moving", "dim", "empty")
 DEFAULT_HEIGHT = 360
@@ -177,18 +175,5 @@ class FaceSceneSource(Source):
 def faces_from_spec(spec: str, fps: int = 10, seconds: int = 60) -> FaceSceneSource:
     """``"faces"``, ``"faces:SEED"`` or ``"faces:SEED:HEIGHT"`` -> a 16:9
     :class:`FaceSceneSource`, 640x360 unless HEIGHT says otherwise."""
-    name, _, rest = spec.partition(":")
-    seed, _, height = rest.partition(":")
-    if (
-        name != "faces"
-        or (seed and not re.fullmatch(r"-?[0-9]+", seed))
-        or (height and not re.fullmatch(r"[0-9]+", height))
-    ):
-        raise ConfigurationError(
-            f"{spec!r} is not a face scene spec.",
-            "Write 'faces', 'faces:SEED' or 'faces:SEED:HEIGHT' (integers, e.g. faces:1:360).",
-        )
-    h = int(height) if height else DEFAULT_HEIGHT
-    return FaceSceneSource(
-        seed=int(seed) if seed else 0, seconds=seconds, width=even(h * 16 / 9), height=h, fps=fps
-    )
+    seed, width, height = scene_spec(spec, "faces", DEFAULT_HEIGHT)
+    return FaceSceneSource(seed=seed, seconds=seconds, width=width, height=height, fps=fps)

@@ -14,7 +14,6 @@ frame without rendering the ones before it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -23,9 +22,8 @@ import numpy as np
 import torch
 
 from oneadapt.errors import ConfigurationError
-from oneadapt.knobs import even
 from oneadapt.media.regimes import Regime, draw_regimes, regime_at
-from oneadapt.media.sources import Segment, Source
+from oneadapt.media.sources import Segment, Source, scene_spec
 from oneadapt.tasks.detection import Detections
 
 SCENE_CLASSES = ("person", "car", "truck")
@@ -507,18 +505,5 @@ def scene_from_spec(spec: str, fps: int = 10, seconds: int = 60) -> SceneSource:
     """``"scene"``, ``"scene:SEED"`` or ``"scene:SEED:HEIGHT"`` -> a 16:9
     :class:`SceneSource`, 1280x720 unless HEIGHT says otherwise (small sizes keep load tests
     of many cameras affordable)."""
-    name, _, rest = spec.partition(":")
-    seed, _, height = rest.partition(":")
-    if (
-        name != "scene"
-        or (seed and not re.fullmatch(r"-?[0-9]+", seed))
-        or (height and not re.fullmatch(r"[0-9]+", height))
-    ):
-        raise ConfigurationError(
-            f"{spec!r} is not a scene spec.",
-            "Write 'scene', 'scene:SEED' or 'scene:SEED:HEIGHT' (integers, e.g. scene:3:180).",
-        )
-    h = int(height) if height else 720
-    return SceneSource(
-        seed=int(seed) if seed else 0, seconds=seconds, width=even(h * 16 / 9), height=h, fps=fps
-    )
+    seed, width, height = scene_spec(spec, "scene", 720)
+    return SceneSource(seed=seed, seconds=seconds, width=width, height=height, fps=fps)

@@ -18,7 +18,8 @@ from typing import Any
 import av
 import numpy as np
 
-from oneadapt.errors import MediaError
+from oneadapt.errors import ConfigurationError, MediaError
+from oneadapt.knobs import even
 
 LISTEN_SCHEME = "rtsp-listen://"
 """``rtsp-listen://HOST:PORT/PATH``: the source is the RTSP server and waits for a publisher
@@ -80,6 +81,25 @@ class Source(abc.ABC):
     def regimes(self) -> list[tuple[int, int, str]]:
         """(start second, end second, name) of known content regimes; none for real video."""
         return []
+
+
+def scene_spec(spec: str, name: str, default_height: int) -> tuple[int, int, int]:
+    """``NAME``, ``NAME:SEED`` or ``NAME:SEED:HEIGHT`` (a procedural video scene) -> its seed,
+    and the width and height of a 16:9 frame, ``default_height`` unless HEIGHT says
+    otherwise; anything else a :class:`ConfigurationError` naming the forms."""
+    kind, _, rest = spec.partition(":")
+    seed, _, height = rest.partition(":")
+    if (
+        kind != name
+        or (seed and not re.fullmatch(r"-?[0-9]+", seed))
+        or (height and not re.fullmatch(r"[0-9]+", height))
+    ):
+        raise ConfigurationError(
+            f"{spec!r} is not a {name} spec.",
+            f"Write '{name}', '{name}:SEED' or '{name}:SEED:HEIGHT' (integers, e.g. {name}:3:180).",
+        )
+    h = int(height) if height else default_height
+    return int(seed) if seed else 0, even(h * 16 / 9), h
 
 
 def resample(frames: Iterable[tuple[float, np.ndarray]], fps: int) -> Iterator[np.ndarray]:
