@@ -26,6 +26,7 @@ import numpy as np
 
 from oneadapt.errors import ConfigurationError
 from oneadapt.media.regimes import draw_regimes, regime_at
+from oneadapt.media.scene import smooth_noise
 from oneadapt.media.sources import Segment, Source, scene_spec
 
 REGIME_NAMES = ("close", "crowd", "moving", "dim", "empty")
@@ -95,9 +96,8 @@ class FaceSceneSource(Source):
         rng = _rng(self.seed, 1)
         colour = rng.uniform(90, 170, 3).astype(np.float32)
         y = np.linspace(-1, 1, self.height, dtype=np.float32)[:, None, None]
-        coarse = rng.standard_normal((self.height // 24 + 2, self.width // 24 + 2, 1))
-        mottling = np.kron(coarse, np.ones((24, 24, 1)))[: self.height, : self.width]
-        return colour * (1 + 0.12 * y) + 6 * mottling.astype(np.float32)
+        mottling = smooth_noise(rng, self.height, self.width, max(4, self.height // 15))
+        return colour * (1 + 0.12 * y) + 12 * mottling[..., None]
 
     def _faces(self, k: int, index: int) -> tuple[list[dict], _Params]:
         """The faces of frame ``k`` in regime ``index``: centre, radius, colours."""

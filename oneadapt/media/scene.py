@@ -82,7 +82,7 @@ def _coverage(lo: float, hi: float, origin: int, n: int) -> np.ndarray:
     return np.clip(np.minimum(hi, p + 1) - np.maximum(lo, p), 0.0, 1.0)
 
 
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
     """Low-frequency noise in about [-1, 1]: coarse normal noise, bilinearly enlarged."""
     gh, gw = h // cell + 2, w // cell + 2
     coarse = torch.from_numpy(rng.standard_normal((1, 1, gh, gw)).astype(np.float32))
@@ -195,7 +195,7 @@ class SceneSource(Source):
         xs = (np.arange(w, dtype=np.float32) + 0.5)[None, :]
         img = np.empty((h, w, 3), np.float32)
         fine = (rng.standard_normal((h, w)) * 0.5).astype(np.float32)
-        blotch = _smooth_noise(rng, h, w, max(4, h // 24))
+        blotch = smooth_noise(rng, h, w, max(4, h // 24))
 
         # Sky: vertical gradient with soft clouds.
         top = rng.uniform([60, 110, 170], [140, 170, 230]).astype(np.float32)
