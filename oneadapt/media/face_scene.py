@@ -4,12 +4,13 @@ The street scene has no faces, yet the face-landmark task needs content a real f
 detector (YuNet) takes for faces, whose difficulty changes every few seconds. Faces are
 drawn frontal from layered soft ellipses (skin, hair, eyes with irises, brows, nose,
 mouth) over a textured wall, and drift across the frame. The content switches between
-regimes every 10 to 30 seconds (:func:`oneadapt.media.regimes.draw_regimes`):
+regimes every 10 to 30 seconds (:func:`oneadapt.media.regimes.draw_regimes`), each meant
+to stress another knob:
 
-- ``close``: one to three large faces, slow (a low resolution still finds them);
-- ``crowd``: many small faces, slow (resolution matters, frame rate hardly);
-- ``moving``: mid-sized faces crossing fast (frame rate matters);
-- ``dim``: mid-sized faces in low light with sensor noise (quantisation matters);
+- ``close``: one to three large faces, slow (resolution);
+- ``crowd``: many small faces, slow (resolution, the other way);
+- ``moving``: mid-sized faces crossing fast (frame rate);
+- ``dim``: mid-sized faces in low light with sensor noise (quantisation);
 - ``empty``: the wall alone (never the first regime).
 
 Every frame is a pure function of ``(seed, frame index)``: a regime's faces move in closed
@@ -135,7 +136,11 @@ class FaceSceneSource(Source):
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
         patch = img[y0:y1, x0:x1]
 
-        def paint(ex: float, ey: float, rx: float, ry: float, colour, mask=None) -> None:
+        def paint(
+            ex: float, ey: float, rx: float, ry: float, colour, mask: np.ndarray | None = None
+        ) -> None:
+            """An ellipse centred (ex, ey) radii away from the face's centre, of radii
+            (rx, ry) face radii, over what is drawn (``mask``: where it may paint)."""
             d = np.sqrt(((xx - cx - ex * r) / (rx * r)) ** 2 + ((yy - cy - ey * r) / (ry * r)) ** 2)
             alpha = np.clip((1 - d) * rx * r, 0, 1)  # one pixel of soft edge
             if mask is not None:
