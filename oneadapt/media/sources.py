@@ -293,9 +293,8 @@ def open_source(spec: str | Path, fps: int = 10, scene_seconds: int = 60) -> Any
     it: a video file or stream URL; the built-in procedural street scene (``scene`` or
     ``scene:SEED``) or faces (``faces[:SEED]``), speech (``speech[:SEED]``) or LiDAR street
     (``lidar[:SEED]``, ``fps`` scans a second, at most the sensor's 10), each
-    ``scene_seconds`` long; an audio file
-    (wav, flac, ...); a KITTI velodyne ``.bin`` scan, or a directory of them (one scan per
-    second)."""
+    ``scene_seconds`` long; an audio file (wav, flac, ...); a KITTI velodyne ``.bin`` scan,
+    or a directory of them (one scan per second)."""
     text = str(spec)
     kind, colon, seed = text.partition(":")
     if kind == "scene":
