@@ -73,7 +73,7 @@ def test_a_bandwidth_budget_caps_every_second_at_what_its_windows_have_left(
     assert (df["qp"] > free["qp"]).any()  # QP first
     assert df["camera_encodes"].sum() > free["camera_encodes"].sum()  # its compresses charged
     df, policy, space = _run(yolox_highway, 0.01, 3, max_kbps=1e6)
-    assert policy.lam < 0.01 * 0.25  # lowered by e^-0.5 for every second far under it
+    assert policy.lam < 0.01 * 0.25  # lowered by e^-1 for every second far under it
     for name, path in _indices(df, space).items():
         assert path == [0, 0, 0], name  # a budget it fits keeps the reference
 
