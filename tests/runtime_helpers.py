@@ -21,11 +21,17 @@ from oneadapt.runtime.grpc_server import ServerSettings, build_server
 from oneadapt.runtime.metrics import ServerMetrics
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD_ENV = {
-    **os.environ,
-    "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-}
-"""Subprocesses run the oneadapt of this checkout, whatever is installed."""
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a subprocess: the oneadapt of this checkout, whatever is installed,
+    and the environment as it is now, so the test session's own inference cache
+    (``ONEADAPT_CACHE``, set per test) reaches it: with the user's cache a server answers
+    content it has seen in earlier runs at once."""
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
 
 
 def free_port() -> int:
@@ -51,7 +57,7 @@ def start_server(port: int, log: Path, model: str = "builtin") -> subprocess.Pop
     proc = subprocess.Popen(
         [sys.executable, "-m", "oneadapt", "serve", "--model", model, "--port", str(port)],
         stderr=log.open("a"),
-        env=CHILD_ENV,
+        env=child_env(),
     )
     deadline = time.monotonic() + 90
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from runtime_helpers import CHILD_ENV, free_port, start_server
+from runtime_helpers import child_env, free_port, start_server
 
 from oneadapt.adapt.gradient_policy import GradientPolicy
 from oneadapt.adapt.policy import PolicyContext
@@ -78,13 +78,15 @@ def test_camera_killed_and_restarted_resumes_its_stream(tmp_path: Path, scene_cl
         "--stream-id", "highway",
     ]  # fmt: skip
     try:
-        first = subprocess.Popen(command, env=CHILD_ENV, stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(command, env=child_env(), stderr=subprocess.DEVNULL)
         record = out / "camera.parquet"
         wait_for(lambda: record.exists() and len(pd.read_parquet(record)) >= 3, 90)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         before = len(pd.read_parquet(record))
-        again = subprocess.run(command, env=CHILD_ENV, capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            command, env=child_env(), capture_output=True, text=True, timeout=120
+        )
         assert again.returncode == 0, again.stderr
     finally:
         server.terminate()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from runtime_helpers import CHILD_ENV, free_port, serving, start_server
+from runtime_helpers import child_env, free_port, serving, start_server
 
 from oneadapt.adapt.gradient_policy import GradientPolicy
 from oneadapt.adapt.policy import PolicyContext
@@ -109,7 +109,7 @@ def test_camera_command_keeps_up_with_an_rtsp_stream(tmp_path: Path, shared_data
     camera = subprocess.Popen(
         [sys.executable, "-m", "oneadapt", "camera", f"rtsp-listen://{listen}",
          "--server", f"127.0.0.1:{port}", "--out", str(out), "--stream-id", "rtsp-cam"],
-        env=CHILD_ENV, stderr=subprocess.PIPE, text=True,
+        env=child_env(), stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     publisher = None
     try:
