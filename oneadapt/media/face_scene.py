@@ -25,10 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from oneadapt.errors import ConfigurationError
 from oneadapt.media.regimes import draw_regimes, regime_at
 from oneadapt.media.scene import smooth_noise
-from oneadapt.media.sources import Segment, Source, scene_spec
+from oneadapt.media.sources import Segment, Source, check_scene_size, scene_spec
 
 REGIME_NAMES = ("close", "crowd", "moving", "dim", "empty")
 DEFAULT_HEIGHT = 360
@@ -73,11 +72,7 @@ class FaceSceneSource(Source):
         height: int = DEFAULT_HEIGHT,
         fps: int = 10,
     ) -> None:
-        if seconds < 1 or fps < 1 or width < 32 or height < 32:
-            raise ConfigurationError(
-                f"face scene of {seconds} s at {width}x{height}, {fps} fps is invalid.",
-                "Use at least 1 second, 1 fps and 32x32 pixels.",
-            )
+        check_scene_size("face scene", seconds, width, height, fps)
         self.seed, self.seconds, self.fps = int(seed), int(seconds), int(fps)
         self.width, self.height = int(width), int(height)
         self.name = f"faces-{self.seed}"

@@ -21,9 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from oneadapt.errors import ConfigurationError
 from oneadapt.media.regimes import Regime, draw_regimes, regime_at
-from oneadapt.media.sources import Segment, Source, scene_spec
+from oneadapt.media.sources import Segment, Source, check_scene_size, scene_spec
 from oneadapt.tasks.detection import Detections
 
 SCENE_CLASSES = ("person", "car", "truck")
@@ -98,11 +97,7 @@ class SceneSource(Source):
     def __init__(
         self, seed: int = 0, seconds: int = 60, width: int = 1280, height: int = 720, fps: int = 10
     ) -> None:
-        if seconds < 1 or fps < 1 or width < 32 or height < 32:
-            raise ConfigurationError(
-                f"scene of {seconds} s at {width}x{height}, {fps} fps is invalid.",
-                "Use at least 1 second, 1 fps and 32x32 pixels.",
-            )
+        check_scene_size("scene", seconds, width, height, fps)
         self.seed, self.seconds, self.fps = int(seed), int(seconds), int(fps)
         self.width, self.height = int(width), int(height)
         self.name = f"scene-{self.seed}"

@@ -102,6 +102,16 @@ def scene_spec(spec: str, name: str, default_height: int) -> tuple[int, int, int
     return int(seed) if seed else 0, even(h * 16 / 9), h
 
 
+def check_scene_size(kind: str, seconds: int, width: int, height: int, fps: int) -> None:
+    """A :class:`ConfigurationError` unless a procedural video scene (``kind``, e.g. "face
+    scene") has at least 1 second, 1 fps and 32x32 pixels."""
+    if seconds < 1 or fps < 1 or width < 32 or height < 32:
+        raise ConfigurationError(
+            f"{kind} of {seconds} s at {width}x{height}, {fps} fps is invalid.",
+            "Use at least 1 second, 1 fps and 32x32 pixels.",
+        )
+
+
 def resample(frames: Iterable[tuple[float, np.ndarray]], fps: int) -> Iterator[np.ndarray]:
     """Sample-and-hold: one frame per analysis instant k/fps from (time, frame) pairs.
 
