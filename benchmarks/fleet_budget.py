@@ -4,8 +4,10 @@ Streams join and leave during the run (``CLIP@JOIN[:SECONDS]``: the clip's first
 in round JOIN, and it leaves when its SECONDS, or the clip, end). For every total and
 both rules the same streams run through ``oneadapt.fleet.simulate`` (the deterministic
 in-process fleet: real encodes, real detector, real DNNGrad, accuracy against the
-reference). Reports mean F1 over all stream-seconds, mean total kbit/s, and the largest
-10-second window of the total against the budget.
+reference). Reports mean F1 over all stream-seconds, mean total kbit/s, the largest
+10-second window of the total against the budget, and per total the gain: F1 over the
+equal split at that total, and the bandwidth it saves against the cheapest equal-split run
+(at any total measured) with at least its F1.
 
 Writes OUT/fleet.parquet (stream-seconds), OUT/rounds.parquet (fleet totals per round),
 OUT/summary.json and OUT/fleet.png.
@@ -68,6 +70,25 @@ def summarize(df: pd.DataFrame, rounds: pd.DataFrame, total: float) -> dict:
         "per_stream_f1": df.groupby("stream")["accuracy"].mean().round(4).to_dict(),
         "per_stream_kbps": df.groupby("stream")["kbps"].mean().round(1).to_dict(),
         "stream_seconds": len(df),
+    }
+
+
+def bandwidth_at_equal_accuracy(shared: dict, equal_runs: list[dict]) -> dict:
+    """What the equal split spends for the shared price's mean F1: the least mean total
+    kbit/s of an equal-split run (any total measured) at that F1 or above, and the share of
+    it the shared price saves. When no run reaches the F1, the dearest run's kbit/s and a
+    saving of at least that (``at_least``); nothing is interpolated."""
+    reaching = [r for r in equal_runs if r["mean_f1"] >= shared["mean_f1"]]
+    pool = reaching or equal_runs
+    kbps = (
+        min(r["mean_total_kbps"] for r in pool)
+        if reaching
+        else max(r["mean_total_kbps"] for r in pool)
+    )
+    return {
+        "equal_split_kbps_at_same_f1": kbps,
+        "bandwidth_saved": 1 - shared["mean_total_kbps"] / kbps,
+        "at_least": not reaching,
     }
 
 
@@ -138,11 +159,13 @@ def main() -> None:
                 f"({figures['wall_seconds']} s)",
                 flush=True,
             )
+    equal_runs = [summary[f"equal-split@{total:g}"] for total in totals]
     for total in totals:
         shared, equal = summary[f"shared-price@{total:g}"], summary[f"equal-split@{total:g}"]
         summary[f"gain@{total:g}"] = {
             "f1": shared["mean_f1"] - equal["mean_f1"],
             "kbps_ratio": shared["mean_total_kbps"] / equal["mean_total_kbps"],
+            **bandwidth_at_equal_accuracy(shared, equal_runs),
         }
     df, rounds = pd.concat(frames), pd.concat(round_frames)
     df.to_parquet(args.out / "fleet.parquet", index=False)

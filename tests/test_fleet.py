@@ -17,7 +17,6 @@ import pytest
 from browser_helpers import browser
 from runtime_helpers import free_port, serving
 
-from oneadapt.adapt.gradient_policy import start_value
 from oneadapt.fleet.coordinator import SharedPrice
 from oneadapt.fleet.simulate import Stream, simulate_fleet
 from oneadapt.inference_cache import Detector
@@ -58,10 +57,14 @@ def test_in_process_fleet_shares_one_price(builtin) -> None:
     assert len(priced) == len(df) - 1  # all but the first second of the first round
     expected = priced["price"] * priced["reference_kbps"]
     assert (priced["lambda"] - expected).abs().max() < 1e-9
-    first = df.groupby("stream").first()
-    start = {k.name: start_value(k) for k in first_space.knobs}  # where a lone policy starts
-    assert first["fps"].eq(start["fps"]).all() and first["qp"].eq(start["qp"]).all()
-    assert (df["reference_kbps"] > df["kbps"]).all()
+    first = df.groupby("stream").first()  # at the reference, lowered (QP first) under the cap
+    assert first["fps"].eq(first_space.reference["fps"]).all()
+    assert first["height"].eq(first_space.reference["height"]).all()
+    assert (first["kbps"] <= first["cap_kbps"]).all()
+    at_reference = first["qp"].eq(first_space.reference["qp"])
+    assert first.loc[at_reference, "kbps"].eq(first.loc[at_reference, "reference_kbps"]).all()
+    assert (first.loc[~at_reference, "reference_kbps"] > first.loc[~at_reference, "cap_kbps"]).all()
+    assert (df["reference_kbps"] >= df["kbps"]).all()
     totals = df.groupby("round")["kbps"].sum()
     assert rounds.set_index("round")["total_kbps"].to_dict() == pytest.approx(totals.to_dict())
     assert rounds["streams"].tolist() == [1, 1, 2, 2, 1]

@@ -338,10 +338,12 @@ def start_value(knob: Knob) -> int:
     clip, a sixth of the mean bandwidth at 720p); the middle is at most half a list from
     any operating point, and the sign steps double from there.
 
-    Under a bandwidth budget the policy starts at the reference instead, and the camera's
-    cap (:mod:`oneadapt.adapt.rate_cap`) lowers that first second to what the budget
-    affords: from the middle, one dearer value a second took 6 s to reach a 240 kbit/s
-    budget on ``scene:7`` and left the 30-s mean 14% under it."""
+    Under a bandwidth budget, or a cap on every second (a fleet member), the policy starts
+    at the reference instead, and the camera's cap (:mod:`oneadapt.adapt.rate_cap`) lowers
+    that first second to what the budget affords: from the middle, one dearer value a
+    second took 6 s to reach a 240 kbit/s budget on ``scene:7`` and left the 30-s mean 14%
+    under it, and a fleet member that joined on a busy clip spent its first seconds below
+    what its detector can see (the bikes montage in ``benchmarks/fleet_budget.py``)."""
     return knob.values[(len(knob.values) - 1) // 2]
 
 
@@ -364,7 +366,9 @@ class GradientPolicy(Policy):
     after every second below it (:class:`oneadapt.adapt.dual.DualPrice`), and no window of
     seconds exceeds the budget: before a second is sent, the camera steps knobs cheaper
     until it fits what the window has left (:mod:`oneadapt.adapt.rate_cap`). A fleet's
-    coordinator may set such a cap from outside (``cap_kbps``, for the next second).
+    coordinator may set such a cap from outside (``cap_kbps``, for the next second); with
+    ``capped`` (every second will have one) the policy starts at the reference as under a
+    budget.
     """
 
     wants_dnn_grad = True
@@ -375,6 +379,7 @@ class GradientPolicy(Policy):
         lam: float,
         gpu_weight: float = DEFAULT_GPU_WEIGHT,
         max_kbps: float | None = None,
+        capped: bool = False,
     ) -> None:
         super().__init__()
         if not (math.isfinite(lam) and lam >= 0 and gpu_weight >= 0) or (
@@ -392,10 +397,11 @@ class GradientPolicy(Policy):
         if max_kbps is not None:
             self.dual = DualPrice(lam if lam > 0 else 0.1)  # a dual price starts positive
             self.lam = self.dual.value
+        at_reference = max_kbps is not None or capped  # the cap lowers it to what it affords
         self.values = {
-            k.name: self.space.reference[k.name] if max_kbps is not None else start_value(k)
+            k.name: self.space.reference[k.name] if at_reference else start_value(k)
             for k in self.space.knobs
-        }  # under a budget, the camera's cap lowers the reference to what it affords
+        }
         self.x = {k.name: k.position(self.values[k.name]) for k in self.space.knobs}
         self.steppers = {k.name: SignStep(1.0 / len(k.values)) for k in self.space.knobs}
         self.reference_bytes: int | None = None

@@ -17,12 +17,15 @@ from oneadapt.media.sources import Segment
 
 
 class FleetPolicy(GradientPolicy):
-    """Joins where a lone policy without a budget starts (mid-list on every knob,
-    :func:`start_value`), which already keeps a joining stream's first second far below its
-    reference: its budget or price comes from the coordinator only once it has joined."""
+    """Joins at the reference, as the per-stream budget mode does: every second of a member
+    is capped (the shared price's window cap, or the equal split's share), so the camera
+    lowers its first second to what the fleet affords, and the price then moves it down the
+    lists from where its detector sees most. Joining mid-list (:func:`start_value`), the
+    busy bikes montage stayed at QP 45 and 0.42 F1 while a fifth of the budget went unspent
+    (``benchmarks/fleet_budget.py``, README, fleet)."""
 
     def __init__(self, context: PolicyContext, stream: str, fleet: Fleet, lam: float) -> None:
-        super().__init__(context, lam)
+        super().__init__(context, lam, capped=True)
         self.stream, self.fleet = stream, fleet
         self.directive = Directive()
         self.stakes: dict[str, float] = {}

@@ -55,7 +55,8 @@ def simulate_fleet(
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per stream-second rows (``run_policy``'s columns plus ``stream``, ``round``,
-    ``lambda``, ``reference_kbps``, ``price``, ``share_kbps`` and ``accuracy_at_stake``)
+    ``lambda``, ``reference_kbps``, ``price``, ``share_kbps``, ``cap_kbps`` and
+    ``accuracy_at_stake``)
     and per round rows (``round``, ``total_kbps``, ``streams``, ``window_kbps``: the mean
     total over the last :data:`WINDOW` rounds)."""
     fleet = Fleet(rule, serialize=True)
@@ -109,6 +110,7 @@ def stream_rows(fleet: Fleet, results: dict[str, pd.DataFrame]) -> pd.DataFrame:
         df["reference_kbps"] = [e.report.reference_kbps for e in entries]
         df["price"] = [e.directive.price for e in entries]
         df["share_kbps"] = [e.directive.max_kbps for e in entries]
+        df["cap_kbps"] = [e.directive.cap_kbps for e in entries]
         df["accuracy_at_stake"] = [e.report.accuracy_at_stake for e in entries]
         frames.append(df)
     return pd.concat(frames, ignore_index=True).sort_values(["round", "stream"], kind="stable")
