@@ -45,6 +45,7 @@ Usage::
 
     python benchmarks/adaptation_headroom.py PROFILE_DIR_OR_PARQUET [...] \\
         [--targets 0.9,0.95] [--gpu-weight 1.0] [--windows 1,5,10] [--out DIR]
+    python benchmarks/adaptation_headroom.py PROFILE --fix i_qfactor=0.71  # a sub-space
     python benchmarks/adaptation_headroom.py            # the demo scene, profiled here
     python benchmarks/adaptation_headroom.py --seconds 60 --seed 7 --save demo.parquet
 
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,7 @@ from rich.table import Table
 
 from oneadapt.adapt.objective import DEFAULT_GPU_WEIGHT, resource
 from oneadapt.console import Progress, make_console, print_table
-from oneadapt.errors import ConfigurationError
+from oneadapt.errors import ConfigurationError, OneAdaptError
 from oneadapt.evaluate.bench import cost_at_accuracy
 from oneadapt.knobs import ConfigSpace, Configuration, knob_type
 
@@ -423,7 +425,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="demo scene seed (no profile)")
     parser.add_argument("--seconds", type=int, default=60, help="demo scene seconds")
     parser.add_argument("--save", type=Path, default=None, help="write the demo profile here")
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="keep only the profile's rows with KNOB at VALUE, and drop the knob: the bounds "
+        "of the smaller space (repeatable)",
+    )
     return parser.parse_args(argv)
+
+
+def fix_knobs(df: pd.DataFrame, fixes: Sequence[str]) -> pd.DataFrame:
+    """The profile restricted to ``KNOB=VALUE`` for each of ``fixes``, those knobs dropped: the
+    same seconds in the space without them (what a policy over fewer knobs could choose)."""
+    for fix in fixes:
+        name, _, value = fix.partition("=")
+        if name not in df or not value:
+            raise ConfigurationError(
+                f"--fix {fix!r} names no knob column of the profile.",
+                f"Use KNOB=VALUE with KNOB among {', '.join(knob_columns(df))}.",
+            )
+        kept = df[df[name] == knob_type(name).convert(value)]
+        if kept.empty:
+            raise ConfigurationError(
+                f"--fix {fix!r}: the profile has no rows with {name} at {value}.",
+                f"Use a value it profiled: {sorted(df[name].unique())}.",
+            )
+        df = kept.drop(columns=name)
+    return df
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -434,7 +464,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     lambdas = floats(args.lambdas) if args.lambdas else list(LAMBDAS)
     console = make_console(stderr=True)
     if args.profiles:
-        clips = [clip_of(read_profile(p), Path(p).stem if not Path(p).is_dir() else Path(p).name)
+        clips = [clip_of(fix_knobs(read_profile(p), args.fix),
+                         Path(p).stem if not Path(p).is_dir() else Path(p).name)
                  for p in args.profiles]  # fmt: skip
     else:
         from oneadapt.demo import DEMO_SEED
@@ -492,4 +523,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OneAdaptError as exc:  # bad input: its one line, no traceback
+        sys.exit(f"error: {exc}")

@@ -218,3 +218,31 @@ def test_script_demo_mode_profiles_the_scene(hr, monkeypatch, tmp_path, capsys):
     assert "per regime" in result["matched"]
     assert pd.read_parquet(tmp_path / "d.parquet").shape[0] == 12
     assert "demo scene seed 3" in capsys.readouterr().out
+
+
+def test_fixing_a_knob_gives_the_smaller_spaces_bounds(hr):
+    """With an encoder knob whose cheap value halves the bytes of QP 40 at no accuracy cost,
+    fixing it at its dearest value takes that saving away: the fixed configuration at full
+    accuracy is QP 20 again. A knob or value the profile lacks is refused by name."""
+    full = []
+    for s in range(6):
+        for qp, acc in {20: 1.0, 40: 1.0 if s % 2 else 0.8}.items():
+            for i_qfactor, scale in ((0.71, 1.0), (1.4, 0.5)):
+                (row,) = rows(s, {qp: acc}, i_qfactor=i_qfactor)
+                full.append({**row, "bytes": row["bytes"] * scale, "kbps": row["kbps"] * scale})
+    df = pd.DataFrame(full)
+    fixed = hr.fix_knobs(df, ["i_qfactor=0.71"])
+    assert "i_qfactor" not in fixed and len(fixed) == len(df) // 2
+    assert (fixed["bytes"] == df[df["i_qfactor"] == 0.71]["bytes"].to_numpy()).all()
+    match = {
+        name: hr.matched(
+            hr.mean_curve(hr.clip_points(hr.clip_of(d, name), hr.LAMBDAS, 1.0, [1])), [1.0]
+        )
+        for name, d in (("all", df), ("fixed", fixed))
+    }
+    assert match["all"]["fixed"][1.0] == pytest.approx(4.0)  # QP 20 at i_qfactor 1.4
+    assert match["fixed"]["fixed"][1.0] == pytest.approx(8.0)  # QP 20 at the dearest
+    with pytest.raises(ConfigurationError, match="names no knob column"):
+        hr.fix_knobs(df, ["chroma_qp_offset=0"])
+    with pytest.raises(ConfigurationError, match="no rows with i_qfactor at 1"):
+        hr.fix_knobs(df, ["i_qfactor=1"])
