@@ -21,8 +21,8 @@ from oneadapt.models.builtin import load_builtin
 from oneadapt.models.train_builtin import TRAIN_SCENE_SEEDS
 from oneadapt.tasks.ground_truth import map50
 
-CONFIGS = [Configuration(qp, 720, 10) for qp in (20, 30, 40, 50)] + [
-    Configuration(20, h, 10) for h in (540, 360, 180)
+CONFIGS = [Configuration(qp=qp, height=720, fps=10) for qp in (20, 30, 40, 50)] + [
+    Configuration(qp=20, height=h, fps=10) for h in (540, 360, 180)
 ]
 
 

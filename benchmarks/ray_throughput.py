@@ -50,7 +50,7 @@ def segments(seed: int, height: int, seconds: int) -> list[bytes]:
     source = scene_from_spec(f"scene:{seed}:{height}", fps=10, seconds=seconds)
     out = []
     for seg in source.segments(seconds):
-        encoded = encode(seg, Configuration(30, seg.height, 10))
+        encoded = encode(seg, Configuration(qp=30, height=seg.height, fps=10))
         times = (seg.timestamps - seg.timestamps[0]).tolist()
         message = segment_message("x", seg.index, encoded, (seg.width, seg.height), times, True)
         out.append(message.SerializeToString())

@@ -62,7 +62,7 @@ def main() -> None:
     worst = 0.0
     for row in ran.itertuples():
         here = next(pending)
-        if Configuration(row.qp, row.height, row.fps, space.preset) != space.reference:
+        if Configuration({k.name: getattr(row, k.name) for k in space.knobs}) != space.reference:
             next(pending)  # the reference, which only scores the second
         owner = frame_owner(sent_frames(source.fps, source.fps, row.fps), source.fps)
         for frame, position in enumerate(owner):

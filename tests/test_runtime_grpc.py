@@ -336,3 +336,20 @@ def test_serve_and_camera_carry_any_task_s_outputs(
         counted = sum(KINDS[output].count(rows) for rows in got["rows"])
         assert record.loc[record["second"] == message.second, "detections"].item() == counted
     assert record["detections"].sum() > 0
+
+
+def test_a_camera_restarted_under_its_stream_id_is_served(builtin_analyzer) -> None:
+    """A camera that restarts sends second 0 again under the same stream id: the server
+    answers it with a fresh DNNGrad map, not INTERNAL (the staleness meter once took the
+    step back for a negative frame age)."""
+    source = scene_from_spec("scene:3:180", fps=5, seconds=3)
+    config = Configuration(qp=30, height=180, fps=5)
+    messages = [
+        segment_message("restarts", s.index, encode(s, config), (s.width, s.height),
+                        s.timestamps, True)
+        for s in source.segments(3)
+    ]  # fmt: skip
+    for message in (*messages, messages[0]):
+        reply, _ = builtin_analyzer.analyze(message)
+        assert reply.second == message.second and reply.backward_passes == 1
+        assert reply.feedback

@@ -54,6 +54,18 @@ def test_a_lost_second_makes_no_pair() -> None:
     assert meter.take() is None
 
 
+def test_a_stream_that_restarts_pairs_only_its_new_frames() -> None:
+    """A camera restarted under the same stream id sends second 0 again: its frames continue
+    nothing the meter holds (before, a negative age indexed the curve and the server
+    answered INTERNAL until the new seconds passed the old ones)."""
+    meter = StalenessMeter(TASK, max_age=4)
+    for second in range(3):
+        meter.observe(second, np.array([0, 2]), 4, _segment([0, 0, 0, 0]))
+    assert meter.take() is not None
+    meter.observe(0, np.array([0, 2]), 4, _segment([0, 0, 100, 100]))
+    np.testing.assert_array_equal(meter.take(), [np.nan, 1.0, np.nan, np.nan])  # its one pair
+
+
 def test_staleness_loss_reads_the_curve_at_each_frames_age() -> None:
     curve = (0.0, 0.2, np.nan, 0.6)
     assert staleness_loss(curve, np.arange(10), 10) == 0.0

@@ -205,9 +205,10 @@ class DNNGradServer:
     def feedback(self, second: int, encoded: EncodedSegment) -> FeedbackMap:
         """The compact map for the segment the server just received and decoded; between
         passes (``settings.interval``) the last map, which the camera already holds
-        (``last_passes`` is then 0 and nothing is sent)."""
+        (``last_passes`` is then 0 and nothing is sent). A second before the last map's (the
+        stream restarted) gets a pass of its own."""
         s = self.settings
-        if self._message is not None and second - self._message.second < s.interval:
+        if self._message is not None and 0 <= second - self._message.second < s.interval:
             self.last_passes, self.last_backward_seconds, self.last_inferred = 0, 0.0, {}
             return self._message
         picks = backprop_indices(encoded.sent, s.frames)

@@ -28,7 +28,9 @@ class StalenessMeter(Generic[OutputT]):
     """Accumulates, over pairs of sent frames of one stream at most ``max_age`` frames apart,
     the mean ``1 - accuracy(older output, newer output)`` per age in frames.
 
-    Pairs span segment boundaries but not gaps (a lost second says nothing about motion).
+    Pairs span segment boundaries but not gaps (a lost second says nothing about motion),
+    nor a step back in time: a camera that restarts its stream from second 0 under the same
+    id, or a second that arrives again, continues nothing the meter holds.
     """
 
     def __init__(self, task: Task[OutputT], max_age: int) -> None:
@@ -46,6 +48,8 @@ class StalenessMeter(Generic[OutputT]):
         for index in np.asarray(sent, dtype=int):
             frame = second * frames + int(index)
             output = outputs[int(index)]
+            if self._recent and frame <= self._recent[-1][0]:
+                self._recent.clear()
             while self._recent and frame - self._recent[0][0] > self.max_age:
                 self._recent.popleft()
             for older, old_output in self._recent:
