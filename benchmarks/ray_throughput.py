@@ -4,9 +4,10 @@ plain and on Ray Serve with 1 and 2 replicas.
 The load is the server's alone: every stream's seconds of a procedural scene (its own
 seed, so no frame repeats and the server's inference cache never hits) are encoded
 beforehand (every frame sent, the camera's worst case) and replayed by K sender threads,
-each sending one second per second under its own stream id (DNNGrad every 2 s, as cameras
-ask), so the senders cost next to nothing. K streams are served in real time when the
-95th percentile of the round trip stays under one second and no sender falls behind.
+each sending one second per second under its own stream id (a DNNGrad pass every second,
+the server's default), so the senders cost next to nothing. K streams are served in real
+time when the 95th percentile of the round trip stays under one second and no sender falls
+behind.
 
 Writes OUT/throughput.parquet (one row per call) and OUT/throughput.json, and prints the
 table. Usage: ``python benchmarks/ray_throughput.py OUT [--streams 1,2,3,4]
