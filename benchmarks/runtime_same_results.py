@@ -22,7 +22,8 @@ from oneadapt.adapt.policy import PolicyContext
 from oneadapt.evaluate.run import run_policy
 from oneadapt.inference_cache import Detector
 from oneadapt.knobs import ConfigSpace, Configuration
-from oneadapt.media.codec import frame_owner, sent_frames
+from oneadapt.knobs.fps import sent_frames
+from oneadapt.media.codec import frame_owner
 from oneadapt.media.sources import open_source
 from oneadapt.models.registry import load_model
 from oneadapt.tasks.detection import DetectionTask
