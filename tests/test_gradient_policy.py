@@ -116,6 +116,9 @@ def test_accuracy_at_stake_is_zero_without_gradient_and_scales_with_it() -> None
     weights = np.array([[0.001, 0.0], [0.0, 0.0]])
     assert accuracy_at_stake(error, weights, 16) == pytest.approx(16 * 0.001 * 10.0)
     assert accuracy_at_stake(error, 3 * weights, 16) == pytest.approx(3 * 16 * 0.001 * 10.0)
+    # A frame loses at most all its accuracy: a count in units of one pixel (a segmentation
+    # output with nothing of interest) that moves by 30 reads as 1, not 30.
+    assert accuracy_at_stake(error, 1000 * weights, 16) == 1.0
 
 
 def test_accuracy_change_is_negative_towards_the_cheaper_value() -> None:

@@ -41,9 +41,15 @@ def accuracy_at_stake(
     ``squared_error`` under the DNNGrad map ``weights``: ``sqrt(pixels) * sqrt(sum w^2 e)``,
     the first-order change of the proxy when pixel errors are independent of the gradient's
     signs (the gradient taken as uniform within a block of ``pixels = block * rows`` input
-    values; ``rows`` None: ``block``, a square block; 1 for a one-row input, audio)."""
+    values; ``rows`` None: ``block``, a square block; 1 for a one-row input, audio).
+
+    At most 1, since accuracy is a fraction: where the outputs hold almost nothing of
+    interest, the proxy's units (one object, one pixel) make the first-order count read as
+    many accuracy points, yet whether one spurious detection or region appears or many, the
+    frame loses at most all of its accuracy."""
     pixels = block * (block if rows is None else rows)
-    return float(np.sqrt(pixels) * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum()))
+    change = np.sqrt(pixels) * np.sqrt((weights.astype(np.float64) ** 2 * squared_error).sum())
+    return float(min(change, 1.0))
 
 
 @dataclass(frozen=True)
