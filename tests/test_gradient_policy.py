@@ -144,7 +144,7 @@ def test_the_policy_only_probes_the_cheapest_value_of_a_knob_that_may_blind() ->
 
 def test_one_sample_row_blocks_count_their_samples_not_a_square() -> None:
     """An audio map's blocks span one row: 16 samples, not 16 x 16 pixels."""
-    error, weights = np.full((1, 4), 0.01), np.full((1, 4), 0.5)
+    error, weights = np.full((1, 4), 0.01), np.full((1, 4), 0.1)
     square = accuracy_at_stake(error, weights, 16)
     assert accuracy_at_stake(error, weights, 16, rows=1) == pytest.approx(square / 4)
 
