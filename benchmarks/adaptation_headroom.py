@@ -119,7 +119,16 @@ def read_profile(path: str | Path) -> pd.DataFrame:
     """A profile from ``DIR`` (its ``profile.parquet``) or a parquet file, in the current
     column names (older ``acc`` / ``frames`` / kbit/s-only profiles renamed)."""
     path = Path(path)
-    df = pd.read_parquet(path / "profile.parquet" if path.is_dir() else path)
+    file = path / "profile.parquet" if path.is_dir() else path
+    try:
+        if not file.is_file():
+            raise FileNotFoundError("no such file")
+        df = pd.read_parquet(file)
+    except (OSError, ValueError) as exc:  # missing, unreadable or not parquet (ArrowInvalid)
+        raise ConfigurationError(
+            f"cannot read a profile from {file} ({exc}).",
+            "Give the output of `oneadapt profile` (DIR or DIR/profile.parquet).",
+        ) from exc
     df = df.rename(columns={k: v for k, v in LEGACY_COLUMNS.items() if v not in df})
     if "bytes" not in df and "kbps" in df:
         df["bytes"] = df["kbps"] * 1000 / 8

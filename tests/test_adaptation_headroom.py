@@ -246,3 +246,11 @@ def test_fixing_a_knob_gives_the_smaller_spaces_bounds(hr):
         hr.fix_knobs(df, ["chroma_qp_offset=0"])
     with pytest.raises(ConfigurationError, match="no rows with i_qfactor at 1"):
         hr.fix_knobs(df, ["i_qfactor=1"])
+
+
+def test_a_missing_or_corrupt_profile_is_one_clear_error(hr, tmp_path):
+    with pytest.raises(ConfigurationError, match="cannot read a profile from"):
+        hr.read_profile(tmp_path / "nowhere")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ConfigurationError, match="cannot read a profile from"):
+        hr.read_profile(tmp_path / "bad.parquet")
