@@ -77,7 +77,8 @@ def bandwidth_at_equal_accuracy(shared: dict, equal_runs: list[dict]) -> dict:
     """What the equal split spends for the shared price's mean F1: the least mean total
     kbit/s of an equal-split run (any total measured) at that F1 or above, and the share of
     it the shared price saves. When no run reaches the F1, the dearest run's kbit/s and a
-    saving of at least that (``at_least``); nothing is interpolated."""
+    saving of at least that (``at_least``), or None where the shared price spends more
+    than that run (then the runs bound nothing); nothing is interpolated."""
     reaching = [r for r in equal_runs if r["mean_f1"] >= shared["mean_f1"]]
     pool = reaching or equal_runs
     kbps = (
@@ -85,9 +86,10 @@ def bandwidth_at_equal_accuracy(shared: dict, equal_runs: list[dict]) -> dict:
         if reaching
         else max(r["mean_total_kbps"] for r in pool)
     )
+    saved = 1 - shared["mean_total_kbps"] / kbps
     return {
         "equal_split_kbps_at_same_f1": kbps,
-        "bandwidth_saved": 1 - shared["mean_total_kbps"] / kbps,
+        "bandwidth_saved": saved if reaching or saved >= 0 else None,
         "at_least": not reaching,
     }
 
