@@ -79,13 +79,8 @@ def bandwidth_at_equal_accuracy(shared: dict, equal_runs: list[dict]) -> dict:
     it the shared price saves. When no run reaches the F1, the dearest run's kbit/s and a
     saving of at least that (``at_least``), or None where the shared price spends more
     than that run (then the runs bound nothing); nothing is interpolated."""
-    reaching = [r for r in equal_runs if r["mean_f1"] >= shared["mean_f1"]]
-    pool = reaching or equal_runs
-    kbps = (
-        min(r["mean_total_kbps"] for r in pool)
-        if reaching
-        else max(r["mean_total_kbps"] for r in pool)
-    )
+    reaching = [r["mean_total_kbps"] for r in equal_runs if r["mean_f1"] >= shared["mean_f1"]]
+    kbps = min(reaching) if reaching else max(r["mean_total_kbps"] for r in equal_runs)
     saved = 1 - shared["mean_total_kbps"] / kbps
     return {
         "equal_split_kbps_at_same_f1": kbps,
