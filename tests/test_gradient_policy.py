@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from oneadapt.adapt import gradient_policy
 from oneadapt.adapt.gradient_policy import (
     GradientPolicy,
     InputGrad,
@@ -14,14 +15,14 @@ from oneadapt.adapt.gradient_policy import (
     settle,
 )
 from oneadapt.adapt.inputgrad import salient_squared_error
-from oneadapt.adapt.policy import PolicyContext
+from oneadapt.adapt.policy import Feedback, Overhead, PolicyContext
 from oneadapt.adapt.rate_cap import WINDOW
 from oneadapt.evaluate.run import run_policy
 from oneadapt.knobs import ConfigSpace, Configuration
 from oneadapt.knobs.qp import QP
 from oneadapt.knobs.sample_rate import SampleRate
-from oneadapt.media.codec import EncodedSegment, frame_owner
-from oneadapt.protocol.feedback import accuracy_at_stake
+from oneadapt.media.codec import EncodedSegment, encode, frame_owner
+from oneadapt.protocol.feedback import FeedbackMap, accuracy_at_stake
 
 
 def _run(yolox_highway, lam: float, seconds: int, max_kbps: float | None = None):
@@ -165,3 +166,35 @@ def test_a_step_s_estimate_is_a_running_average_fed_from_both_of_its_ends() -> N
     assert estimates.update(other).accuracy_loss == pytest.approx(0.9)
     height = InputGrad("height", 32, 40, True, 0.0, 100, 60, 10, 10)  # another knob
     assert estimates.update(height).accuracy_loss == 0.0
+
+
+def test_every_picture_knob_estimated_better_dearer_moves_up_at_once(
+    video_segment, monkeypatch
+) -> None:
+    space = ConfigSpace.default(video_segment.height, 10, fps=(10,))
+    policy = GradientPolicy(PolicyContext(space), lam=0.1)
+    config = policy.current()
+    encoded = encode(video_segment, config)
+    policy.reference_bytes = encode(video_segment, space.reference).num_bytes
+
+    def probes(segment, current, knobs, *args, **kwargs):  # each dearer value buys 0.5
+        found = []
+        for knob in knobs:
+            value = current.config[knob.name]
+            i = knob.index(value)
+            found.append(
+                InputGrad(knob.name, value, knob.values[i + 1], True, 0.5, 100, 90, 10, 10)
+            )
+            found.append(
+                InputGrad(knob.name, value, knob.values[i - 1], False, 0.5, 100, 110, 10, 10)
+            )
+        return found, Overhead()
+
+    monkeypatch.setattr(gradient_policy, "probe_knobs", probes)
+    size = video_segment.frames.shape[1:3]
+    grad = FeedbackMap.quantize(0, 16, size, np.ones((size[0] // 16, size[1] // 16)))
+    policy.observe(Feedback(0, config, video_segment, encoded, grad))
+    picture = [k for k in space.knobs if not k.stage.selects_frames]
+    assert len(picture) == 2
+    for knob in picture:  # both, not only the one whose step buys accuracy cheapest
+        assert knob.index(policy.current()[knob.name]) == knob.index(config[knob.name]) - 1
