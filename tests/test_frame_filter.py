@@ -103,13 +103,13 @@ def test_the_closed_form_step_follows_the_staleness_curve(video_segment) -> None
     policy, feedback = _policy_after_one_second(video_segment, lam=0.1)
     space_knob = policy.space.knob(knob)
     policy.choose_temporal(feedback, space_knob, curve=(0.0,) * 10)  # reuse costs nothing
-    assert policy.current()[knob] == 0.1  # the cheapest threshold, straight from the middle
-    assert policy.take_overhead().camera_encodes == 4  # a compress per other value, for bytes
+    assert policy.current()[knob] == 0.06  # the next cheaper threshold
+    assert policy.take_overhead().camera_encodes == 2  # one compress per neighbour, for the bytes
     policy, feedback = _policy_after_one_second(video_segment, lam=0.1)
     policy.choose_temporal(feedback, space_knob, curve=(0.5,) * 10)  # stale outputs are lost
-    assert policy.current()[knob] == 0.0  # every frame, straight from the middle
+    assert policy.current()[knob] == 0.02  # the next dearer threshold
     policy.choose_temporal(feedback, space_knob, curve=(0.0,) * 10)  # then a still second
-    assert policy.current()[knob] < 0.1  # the loss just seen, fading, still holds it dearer
+    assert policy.current()[knob] < 0.06  # the loss just seen, fading, still holds it dearer
 
 
 def test_a_threshold_may_reach_its_cheapest_value_and_is_not_probed_as_a_picture() -> None:
