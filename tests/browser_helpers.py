@@ -5,9 +5,12 @@ Chromium or websocket-client is absent (``.ci/run`` installs both)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -69,11 +72,13 @@ class Page:
 
 @contextmanager
 def browser(url: str, size: tuple[int, int] = (1400, 1900)) -> Iterator[Page]:
-    """Headless Chromium showing ``url``."""
+    """Headless Chromium showing ``url``. Chromium runs in its own process group, all of which
+    is ended afterwards; its helpers may still write to the profile as they exit (CI once
+    failed removing it: "Directory not empty"), so what they leave is not an error."""
     import websocket
 
     binary = chromium_path()
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -83,6 +88,7 @@ def browser(url: str, size: tuple[int, int] = (1400, 1900)) -> Iterator[Page]:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -101,5 +107,6 @@ def browser(url: str, size: tuple[int, int] = (1400, 1900)) -> Iterator[Page]:
             yield page
             socket.close()
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             process.wait(10)
