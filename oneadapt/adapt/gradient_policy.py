@@ -46,13 +46,13 @@ step of method.md section 4: each second the value with the best estimated objec
 the current one and its neighbours (:func:`temporal_options`, whose encodes are only for the
 bytes). Each value's loss is the largest of recent seconds, fading (:class:`RecentPeaks`): a
 second in which nothing moves measures no loss at any rate, and the first second of an
-arrival at a low rate is lost whole (0.2-0.6 accuracy on the Intel clips under DeepLab).
-Searching the whole list instead of the neighbours (method.md's frame filters search their
-small grid) was measured and dropped: with the peaks and every picture knob free to move up,
-it cost the two Intel clips under DeepLab 129.0 against 116.9 kbit/s at 0.9, and the Reducto
-bench 39.8 against 36.1. For a frame filter the
-curve over-states the loss: it is measured between sent frames, and the filter leaves out
-exactly the frames that changed least.
+arrival at a low rate is lost (such seconds scored 0.2-0.6 on the Intel clips under
+DeepLab). Searching the whole list instead of the neighbours (method.md's frame filters
+search their small grid) was measured and dropped: with the peaks and every picture knob
+free to move up, it cost the two Intel clips under DeepLab 129.0 against 116.9 kbit/s at
+0.9, and the Reducto bench 39.8 against 36.1. For a frame filter the curve over-states the
+loss: it is measured between sent frames, and the filter leaves out exactly the frames that
+changed least.
 The per-macroblock quality knob (:mod:`oneadapt.adapt.roi_step`) also takes a closed-form
 step; its blocks are the ones the last DNNGrad map marks most (:meth:`GradientPolicy.saliency`).
 """
