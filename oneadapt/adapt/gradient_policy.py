@@ -286,7 +286,7 @@ class RecentPeaks:
 
     The staleness curve measures the loss of reused outputs only while something moves: in a
     second of an empty scene every frame rate loses nothing, and the rate drops to its
-    cheapest value; the first second of the next arrival is then lost whole. A loss seen a
+    cheapest value; the first second of the next arrival is then mostly lost. A loss seen a
     few seconds ago keeps the rate up while it fades (the Intel car clip under DeepLab, 30 s,
     lambda 0.01: 1.000 accuracy from the ninth second on, where without the peaks it lost
     0.4-0.8 of the first second of two later arrivals; both runs with every picture knob free
